@@ -1,0 +1,45 @@
+/* codec.h - contracts for network-format codecs (bytes -> normalized uplink) and device
+ * payload codecs (uplink bytes -> decoded object). */
+#ifndef FY_CODEC_H
+#define FY_CODEC_H
+
+#include "bridge/core/err.h"
+#include "bridge/core/conf.h"
+#include "codecs/uplink.h"
+
+#include <cjson/cJSON.h>
+
+#define FY_PLUGIN_ABI 1
+
+/* A network format: parses what a network server publishes. Pure: no I/O, no globals, safe
+ * to call concurrently. Fuzzed. */
+struct fy_format_plugin {
+    int abi;                 /* FY_PLUGIN_ABI */
+    const char *name;        /* value of `format:` in a route */
+    const char *description;
+    /* Parse in into out (initialized by the caller with fy_uplink_init). On error returns
+     * FY_EDECODE (or FY_ETOOBIG) with a reason; out is then cleared by the caller. */
+    int (*decode)(const struct fy_msg *in, struct fy_uplink *out, struct fy_err *err);
+};
+
+/* A device payload codec instance (the "unpacker"): decodes up->payload into an object. */
+struct fy_payload_plugin {
+    int abi;
+    const char *name;        /* value of `codec:` in a route */
+    const char *description;
+    /* Create a context from the route's codec options (node may be NULL). NULL + err on error. */
+    void *(*create)(const struct fy_node *opts, struct fy_err *err);
+    /* Decode; *out receives a new object (caller frees with cJSON_Delete). FY_EDECODE with
+     * the reason on failure (the record is dead-lettered). */
+    int (*decode)(void *ctx, const struct fy_uplink *up, cJSON **out, struct fy_err *err);
+    void (*destroy)(void *ctx);
+};
+
+/* Registries (const tables, C9 c). NULL when unknown. */
+const struct fy_format_plugin *fy_codec_format_find(const char *name);
+const struct fy_payload_plugin *fy_codec_payload_find(const char *name);
+/* NULL-terminated lists, for --help and error messages. */
+const struct fy_format_plugin *const *fy_codec_formats(void);
+const struct fy_payload_plugin *const *fy_codec_payloads(void);
+
+#endif

@@ -1,0 +1,38 @@
+/* assert.h - CUnit assertions that print both values with file:line (libuv task.h style). */
+#ifndef FY_TEST_ASSERT_H
+#define FY_TEST_ASSERT_H
+
+#include <CUnit/CUnit.h>
+#include <stdio.h>
+#include <string.h>
+
+#define FY_ASSERT_EQ(a, b)                                                                      \
+    do {                                                                                        \
+        long long fy_a_ = (long long)(a), fy_b_ = (long long)(b);                               \
+        if (fy_a_ != fy_b_)                                                                     \
+            fprintf(stderr, "\n%s:%d: %s == %s: %lld != %lld\n", __FILE__, __LINE__, #a, #b,   \
+                    fy_a_, fy_b_);                                                              \
+        CU_ASSERT_EQUAL(fy_a_, fy_b_);                                                          \
+    } while (0)
+
+#define FY_ASSERT_STR(a, b)                                                                     \
+    do {                                                                                        \
+        const char *fy_a_ = (a), *fy_b_ = (b);                                                  \
+        int fy_ok_ = fy_a_ != NULL && fy_b_ != NULL && strcmp(fy_a_, fy_b_) == 0;               \
+        if (!fy_ok_)                                                                            \
+            fprintf(stderr, "\n%s:%d: %s == %s: \"%s\" != \"%s\"\n", __FILE__, __LINE__, #a,   \
+                    #b, fy_a_ ? fy_a_ : "(null)", fy_b_ ? fy_b_ : "(null)");                    \
+        CU_ASSERT_TRUE(fy_ok_);                                                                 \
+    } while (0)
+
+/* rc is FY_OK, else print the error message. */
+#define FY_ASSERT_OK(rc, errp)                                                                  \
+    do {                                                                                        \
+        int fy_rc_ = (rc);                                                                      \
+        if (fy_rc_ != 0)                                                                        \
+            fprintf(stderr, "\n%s:%d: %s failed: rc=%d %s\n", __FILE__, __LINE__, #rc, fy_rc_,  \
+                    (errp) ? (errp)->msg : "");                                                 \
+        CU_ASSERT_EQUAL(fy_rc_, 0);                                                             \
+    } while (0)
+
+#endif
