@@ -1,0 +1,35 @@
+/* bridge.h - the daemon: owns every instance (journal, sinks and their workers, pipeline,
+ * sources) and their start/stop order. */
+#ifndef FY_BRIDGE_H
+#define FY_BRIDGE_H
+
+#include "bridge/config.h"
+#include "bridge/core/err.h"
+
+#include <signal.h>
+
+/* Exit codes of `ferry run` (also documented in --help and README). */
+enum fy_exit {
+    FY_EXIT_OK = 0,       /* stopped by SIGTERM/SIGINT after flushing */
+    FY_EXIT_FAILURE = 1,  /* runtime failure (journal write failed, ...) */
+    FY_EXIT_CONFIG = 2,   /* configuration invalid */
+    FY_EXIT_STARTUP = 3   /* could not start (journal, sink or source init) */
+};
+
+struct fy_bridge;
+
+/* Takes ownership of cfg (freed by fy_bridge_destroy, also on error). Opens the journals and
+ * creates sinks, workers, pipeline and sources, but starts nothing. NULL + err. */
+struct fy_bridge *fy_bridge_create(struct fy_config *cfg, struct fy_err *err);
+
+/* Start delivery workers, then sources. */
+int fy_bridge_start(struct fy_bridge *b, struct fy_err *err);
+
+/* Run until *stop becomes non-zero or a fatal error; then stop in order (sources, then sinks
+ * with a drain budget). Returns an enum fy_exit code. */
+int fy_bridge_run(struct fy_bridge *b, volatile sig_atomic_t *stop);
+
+/* NULL-safe; stops whatever is still running. */
+void fy_bridge_destroy(struct fy_bridge *b);
+
+#endif

@@ -1,0 +1,36 @@
+/* pipeline.h - source message -> router -> format -> payload codec -> envelope -> journal.
+ *
+ * DESIGN: fy_pipeline_emit runs on the calling source's thread (Paho's callback thread), may
+ * run on several threads at once, and returns FY_OK only when every record the message
+ * produced is in the journal (or the message is durably dead-lettered). Routes, codecs and the
+ * router are immutable after create; counters are atomics. */
+#ifndef FY_PIPELINE_H
+#define FY_PIPELINE_H
+
+#include "bridge/config.h"
+#include "bridge/core/err.h"
+#include "bridge/journal/journal.h"
+#include "bridge/sources/source.h"
+#include "bridge/stats.h"
+
+struct fy_pipeline;
+
+/* Compile routes and codecs from cfg (borrowed: must outlive the pipeline). j and dlq are
+ * borrowed. NULL + err on failure. */
+struct fy_pipeline *fy_pipeline_create(const struct fy_config *cfg, struct fy_journal *j,
+                                       struct fy_journal *dlq, struct fy_err *err);
+void fy_pipeline_destroy(struct fy_pipeline *p);
+
+/* fy_source_emit_fn: arg is the pipeline. FY_OK: stored (ack). FY_EFULL: journal quota reached
+ * (do not ack, retry later). FY_EAGAIN: the journal failed (do not ack; the bridge stops). */
+int fy_pipeline_emit(void *arg, struct fy_source *src, const struct fy_msg *msg);
+
+struct fy_ingest_stats *fy_pipeline_stats(struct fy_pipeline *p);
+
+/* 1 once a journal write failed (fail-stop: the daemon must exit non-zero). */
+int fy_pipeline_failed(struct fy_pipeline *p);
+
+/* 1 while appends are refused for quota (backpressure on). */
+int fy_pipeline_full(struct fy_pipeline *p);
+
+#endif
