@@ -47,17 +47,27 @@ int fy_err_set(struct fy_err *err, int code, const char *fmt, ...)
 void fy_err_prefix(struct fy_err *err, const char *fmt, ...)
 {
     char pre[128];
-    char old[sizeof(err->msg)];
+    size_t plen, mlen;
     va_list ap;
+    int n;
 
     if (err == NULL) {
         return;
     }
     va_start(ap, fmt);
-    vsnprintf(pre, sizeof(pre), fmt, ap);
+    n = vsnprintf(pre, sizeof(pre), fmt, ap);
     va_end(ap);
-    memcpy(old, err->msg, sizeof(old));
-    snprintf(err->msg, sizeof(err->msg), "%s%s", pre, old);
+    if (n <= 0) {
+        return;
+    }
+    plen = strlen(pre);
+    mlen = strnlen(err->msg, sizeof(err->msg) - 1);
+    if (plen + mlen > sizeof(err->msg) - 1) {
+        mlen = sizeof(err->msg) - 1 - plen; /* keep the prefix, cut the tail of the reason */
+    }
+    memmove(err->msg + plen, err->msg, mlen);
+    memcpy(err->msg, pre, plen);
+    err->msg[plen + mlen] = '\0';
 }
 
 void fy_err_clear(struct fy_err *err)

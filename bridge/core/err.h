@@ -4,6 +4,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Result codes. 0 is success. Add new codes last; never renumber (they reach logs and tests). */
 enum fy_rc {
     FY_OK = 0,
@@ -42,5 +46,9 @@ void fy_err_prefix(struct fy_err *err, const char *fmt, ...) __attribute__((form
 
 /* Reset to FY_OK and empty message. */
 void fy_err_clear(struct fy_err *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -2,6 +2,8 @@
 #ifndef FY_TEST_ASSERT_H
 #define FY_TEST_ASSERT_H
 
+#include "bridge/core/err.h"
+
 #include <CUnit/CUnit.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,9 +31,10 @@
 #define FY_ASSERT_OK(rc, errp)                                                                  \
     do {                                                                                        \
         int fy_rc_ = (rc);                                                                      \
+        const struct fy_err *fy_e_ = (errp);                                                    \
         if (fy_rc_ != 0)                                                                        \
             fprintf(stderr, "\n%s:%d: %s failed: rc=%d %s\n", __FILE__, __LINE__, #rc, fy_rc_,  \
-                    (errp) ? (errp)->msg : "");                                                 \
+                    fy_e_ != NULL ? fy_e_->msg : "");                                           \
         CU_ASSERT_EQUAL(fy_rc_, 0);                                                             \
     } while (0)
 
