@@ -38,7 +38,8 @@ struct fy_journal_stat {
     size_t quarantined;     /* *.corrupt segments found */
 };
 
-/* Open (creating or recovering) the journal in o->dir. Recovery truncates a torn or corrupt
+/* Open (creating or recovering) the journal in o->dir. Takes an exclusive lock on the
+ * directory (<dir>/LOCK): a second process gets FY_EIO "in use". Recovery truncates a torn or corrupt
  * tail record (logged with offset and reason) and quarantines a corrupt segment in the middle
  * (renamed *.corrupt, loud error). Returns NULL with err set on failure; caller frees with
  * fy_journal_close(). */
@@ -81,5 +82,16 @@ int fy_journal_reader_commit(struct fy_journal_reader *rd, uint64_t next_seq, st
 
 /* Committed cursor (next seq to deliver). */
 uint64_t fy_journal_reader_committed(const struct fy_journal_reader *rd);
+
+/* Call cb for every record from from_seq (or the oldest on disk) to the current end, without
+ * a cursor; cb returns non-zero to stop. data is valid during the call only. For offline
+ * tools (dlq list, replay). */
+int fy_journal_scan(struct fy_journal *j, uint64_t from_seq,
+                    int (*cb)(void *arg, uint64_t seq, const void *data, size_t len), void *arg,
+                    struct fy_err *err);
+
+/* Call cb for every cursor file on disk (open readers or not) with its committed position. */
+int fy_journal_cursors(struct fy_journal *j,
+                       void (*cb)(void *arg, const char *name, uint64_t next_seq), void *arg);
 
 #endif

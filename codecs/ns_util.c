@@ -1,0 +1,219 @@
+/* ns_util.c - shared helpers of the network-format parsers. */
+#include "codecs/ns_util.h"
+
+#include "bridge/core/b64.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+cJSON *fy_ns_parse(const char *fmt, const struct fy_msg *in, struct fy_err *err)
+{
+    const char *end = NULL;
+    cJSON *root;
+
+    if (in == NULL || in->payload == NULL || in->len == 0) {
+        fy_err_set(err, FY_EDECODE, "%s: empty message", fmt);
+        return NULL;
+    }
+    root = cJSON_ParseWithLengthOpts(in->payload, in->len, &end, 0);
+    if (root == NULL) {
+        const char *at = cJSON_GetErrorPtr();
+        size_t off = at != NULL && at >= (const char *)in->payload &&
+                             at <= (const char *)in->payload + in->len
+                         ? (size_t)(at - (const char *)in->payload)
+                         : 0;
+        fy_err_set(err, FY_EDECODE, "%s: not valid JSON (error near byte %zu of %zu)", fmt, off,
+                   in->len);
+        return NULL;
+    }
+    while (end != NULL && end < (const char *)in->payload + in->len &&
+           isspace((unsigned char)*end)) {
+        end++;
+    }
+    if (end != NULL && end < (const char *)in->payload + in->len) {
+        cJSON_Delete(root);
+        fy_err_set(err, FY_EDECODE, "%s: trailing data after the JSON value at byte %zu", fmt,
+                   (size_t)(end - (const char *)in->payload));
+        return NULL;
+    }
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        fy_err_set(err, FY_EDECODE, "%s: expected a JSON object", fmt);
+        return NULL;
+    }
+    return root;
+}
+
+const cJSON *fy_ns_get(const cJSON *obj, const char *path)
+{
+    char part[64];
+    const char *p = path;
+
+    while (obj != NULL && *p != '\0') {
+        const char *dot = strchr(p, '.');
+        size_t len = dot ? (size_t)(dot - p) : strlen(p);
+        if (len >= sizeof(part)) {
+            return NULL;
+        }
+        memcpy(part, p, len);
+        part[len] = '\0';
+        obj = cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, part) : NULL;
+        p += len + (dot ? 1 : 0);
+    }
+    return obj;
+}
+
+int fy_ns_str(const char *fmt, const cJSON *obj, const char *path, char *buf, size_t size,
+              struct fy_err *err)
+{
+    const cJSON *v = fy_ns_get(obj, path);
+    size_t len;
+
+    if (v == NULL || cJSON_IsNull(v)) {
+        return 0;
+    }
+    if (!cJSON_IsString(v)) {
+        fy_err_set(err, FY_EDECODE, "%s: %s must be a string", fmt, path);
+        return -1;
+    }
+    len = strlen(v->valuestring);
+    if (len >= size) {
+        fy_err_set(err, FY_EDECODE, "%s: %s is longer than %zu bytes", fmt, path, size - 1);
+        return -1;
+    }
+    memcpy(buf, v->valuestring, len + 1);
+    return 1;
+}
+
+int fy_ns_eui(const char *fmt, const char *field, const char *s, int b64_ok, char out[17],
+              struct fy_err *err)
+{
+    size_t len = strlen(s);
+    size_t i;
+
+    if (len == 16) {
+        for (i = 0; i < 16; i++) {
+            if (!isxdigit((unsigned char)s[i])) {
+                break;
+            }
+            out[i] = (char)tolower((unsigned char)s[i]);
+        }
+        if (i == 16) {
+            out[16] = '\0';
+            return FY_OK;
+        }
+    }
+    if (b64_ok && len == 12) {
+        size_t n = 0;
+        uint8_t *b = fy_b64_decode(s, len, &n);
+        if (b != NULL && n == 8) {
+            fy_hex_encode(b, 8, out);
+            free(b);
+            return FY_OK;
+        }
+        free(b);
+    }
+    return fy_err_set(err, FY_EDECODE, "%s: %s '%.40s' is not an EUI (expected 16 hex digits)",
+                      fmt, field, s);
+}
+
+int fy_ns_int(const char *fmt, const cJSON *obj, const char *path, int64_t min, int64_t max,
+              int64_t *out, struct fy_err *err)
+{
+    const cJSON *v = fy_ns_get(obj, path);
+    double d;
+
+    if (v == NULL || cJSON_IsNull(v)) {
+        return 0;
+    }
+    if (cJSON_IsString(v)) {
+        char *end;
+        d = strtod(v->valuestring, &end);
+        if (end == v->valuestring || *end != '\0') {
+            fy_err_set(err, FY_EDECODE, "%s: %s must be a number", fmt, path);
+            return -1;
+        }
+    } else if (cJSON_IsNumber(v)) {
+        d = v->valuedouble;
+    } else {
+        fy_err_set(err, FY_EDECODE, "%s: %s must be a number", fmt, path);
+        return -1;
+    }
+    if (!(d >= (double)min && d <= (double)max) || d != (double)(int64_t)d) {
+        fy_err_set(err, FY_EDECODE, "%s: %s is out of range (expected an integer %lld..%lld)",
+                   fmt, path, (long long)min, (long long)max);
+        return -1;
+    }
+    *out = (int64_t)d;
+    return 1;
+}
+
+int fy_ns_payload_b64(const char *fmt, const cJSON *obj, const char *path, struct fy_uplink *up,
+                      struct fy_err *err)
+{
+    const cJSON *v = fy_ns_get(obj, path);
+    size_t n = 0;
+
+    if (v == NULL || cJSON_IsNull(v)) {
+        return FY_OK;
+    }
+    if (!cJSON_IsString(v)) {
+        return fy_err_set(err, FY_EDECODE, "%s: %s must be a base64 string", fmt, path);
+    }
+    up->payload = fy_b64_decode(v->valuestring, strlen(v->valuestring), &n);
+    if (up->payload == NULL) {
+        return fy_err_set(err, FY_EDECODE, "%s: %s is not valid base64", fmt, path);
+    }
+    up->payload_len = n;
+    return FY_OK;
+}
+
+int fy_ns_gateway(cJSON **gws, const char *id, const cJSON *rssi, const cJSON *snr)
+{
+    cJSON *g;
+
+    if (*gws == NULL && (*gws = cJSON_CreateArray()) == NULL) {
+        return FY_ENOMEM;
+    }
+    g = cJSON_CreateObject();
+    if (g == NULL) {
+        return FY_ENOMEM;
+    }
+    if (id != NULL) {
+        cJSON_AddStringToObject(g, "id", id);
+    }
+    if (cJSON_IsNumber(rssi)) {
+        cJSON_AddNumberToObject(g, "rssi", rssi->valuedouble);
+    }
+    if (cJSON_IsNumber(snr)) {
+        cJSON_AddNumberToObject(g, "snr", snr->valuedouble);
+    }
+    cJSON_AddItemToArray(*gws, g);
+    return FY_OK;
+}
+
+int fy_ns_radio(struct fy_uplink *up, double freq, int sf, double bw, cJSON *gateways)
+{
+    cJSON *r = cJSON_CreateObject();
+
+    if (r == NULL) {
+        cJSON_Delete(gateways);
+        return FY_ENOMEM;
+    }
+    if (freq > 0) {
+        cJSON_AddNumberToObject(r, "frequency", freq);
+    }
+    if (sf > 0) {
+        cJSON_AddNumberToObject(r, "sf", sf);
+    }
+    if (bw > 0) {
+        cJSON_AddNumberToObject(r, "bw", bw);
+    }
+    if (gateways != NULL) {
+        cJSON_AddItemToObject(r, "gateways", gateways);
+    }
+    cJSON_Delete(up->radio);
+    up->radio = r;
+    return FY_OK;
+}

@@ -1,0 +1,53 @@
+/* registry.c - the const tables of network formats and payload codecs (STYLE C9 c). */
+#include "codecs/codec.h"
+
+#include <string.h>
+
+extern const struct fy_format_plugin fy_format_tts_v3;
+extern const struct fy_format_plugin fy_format_chirpstack_v4;
+extern const struct fy_payload_plugin fy_payload_javascript;
+
+static const struct fy_format_plugin *const formats[] = {
+    &fy_format_tts_v3,
+    &fy_format_chirpstack_v4,
+    NULL,
+};
+
+static const struct fy_payload_plugin *const payloads[] = {
+    &fy_payload_javascript,
+    NULL,
+};
+
+const struct fy_format_plugin *fy_codec_format_find(const char *name)
+{
+    size_t i;
+
+    for (i = 0; name != NULL && formats[i] != NULL; i++) {
+        if (strcmp(formats[i]->name, name) == 0) {
+            return formats[i];
+        }
+    }
+    return NULL;
+}
+
+const struct fy_payload_plugin *fy_codec_payload_find(const char *name)
+{
+    size_t i;
+
+    for (i = 0; name != NULL && payloads[i] != NULL; i++) {
+        if (strcmp(payloads[i]->name, name) == 0) {
+            return payloads[i];
+        }
+    }
+    return NULL;
+}
+
+const struct fy_format_plugin *const *fy_codec_formats(void)
+{
+    return formats;
+}
+
+const struct fy_payload_plugin *const *fy_codec_payloads(void)
+{
+    return payloads;
+}
