@@ -45,6 +45,10 @@ struct fy_sink *fy_sink_create(const struct fy_sink_plugin *plugin, const char *
         goto fail;
     }
     if (check_only) {
+        if (plugin->check != NULL && plugin->check(snk->ctx, err) != FY_OK) {
+            fy_err_prefix(err, "sink '%s': ", name);
+            goto fail;
+        }
         return snk;
     }
     if (plugin->init != NULL && plugin->init(snk, snk->ctx, err) != FY_OK) {

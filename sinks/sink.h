@@ -45,6 +45,8 @@ struct fy_sink_plugin {
     void (*exit)(void *ctx);
     /* Optional: max records in flight (0 = host default 10000). */
     size_t max_inflight;
+    /* Optional: validate options beyond the table without connecting (`ferry check`). */
+    int (*check)(void *ctx, struct fy_err *err);
 };
 
 /* Called by a plugin when a submitted record is finished. reason (may be NULL for OK) is

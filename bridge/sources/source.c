@@ -46,6 +46,14 @@ struct fy_source *fy_source_create(const struct fy_source_plugin *plugin, const 
         goto fail;
     }
     if (check_only) {
+        int rc = plugin->check != NULL ? plugin->check(src->ctx, err) : FY_OK;
+        if (plugin->check_free != NULL) {
+            plugin->check_free(src->ctx);
+        }
+        if (rc != FY_OK) {
+            fy_err_prefix(err, "source '%s': ", name);
+            goto fail;
+        }
         return src;
     }
     if (plugin->init != NULL && plugin->init(src, src->ctx, err) != FY_OK) {

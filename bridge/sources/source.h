@@ -38,6 +38,10 @@ struct fy_source_plugin {
     void (*exit)(void *ctx);
     /* Optional: 1 while connected and subscribed. */
     int (*connected)(void *ctx);
+    /* Optional: validate options beyond the table without connecting (`ferry check`), and
+     * free what check allocated. */
+    int (*check)(void *ctx, struct fy_err *err);
+    void (*check_free)(void *ctx);
 };
 
 struct fy_source *fy_source_create(const struct fy_source_plugin *plugin, const char *name,
