@@ -46,8 +46,13 @@ step "publishing $count uplinks (half The Things Stack v3, half ChirpStack v4) a
     --devices 6 --format mixed --rate 200
 
 step "envelopes consumed from Kafka topic ferry.demo.uplinks"
-got=$(timeout 60 kcat -C -b "$FERRY_KAFKA_BROKERS" -t ferry.demo.uplinks -o beginning \
-      -c "$count" -e -q -f 'key=%k partition=%p headers=%h\n%s\n' || true)
+got=
+for _ in $(seq 1 30); do
+    got=$(timeout 60 kcat -C -b "$FERRY_KAFKA_BROKERS" -t ferry.demo.uplinks -o beginning \
+          -c "$count" -e -q -f 'key=%k partition=%p headers=%h\n%s\n' 2>/dev/null || true)
+    [ "$(printf '%s\n' "$got" | grep -c '"event_type"' || true)" -ge "$count" ] && break
+    sleep 1
+done
 printf '%s\n' "$got" | head -n 12
 echo "  ..."
 n=$(printf '%s\n' "$got" | grep -c '"event_type"' || true)

@@ -338,7 +338,9 @@ static int recover(struct fy_journal *j, struct fy_err *err)
         firsts[n++] = v;
     }
     closedir(d);
-    qsort(firsts, n, sizeof(*firsts), cmp_u64);
+    if (n > 1) {
+        qsort(firsts, n, sizeof(*firsts), cmp_u64);
+    }
 
     for (i = 0; i < n; i++) {
         char path[4200], name[32];

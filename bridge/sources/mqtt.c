@@ -344,8 +344,8 @@ static void on_connected(void *context, char *cause)
     struct mqtt_ctx *m = context;
 
     atomic_store(&m->ever_connected, 1);
-    fy_log_info(fy_source_tag(m->src), "connected to %s%s", m->url,
-                cause != NULL ? " (automatic reconnect)" : "");
+    (void)cause;
+    fy_log_info(fy_source_tag(m->src), "connected to %s", m->url);
     subscribe_all(m);
 }
 
