@@ -1,0 +1,35 @@
+# Ferry: the two commands of the README, and a few helpers.
+#   make demo   install deps, build, start mosquitto + Kafka, route sample uplinks, stop
+#   make test   install deps, build with ASan+UBSan and -Werror, run the whole test suite
+BUILD      ?= build
+TEST_BUILD ?= build-test
+SANITIZE   ?= address,undefined
+JOBS       ?= $(shell nproc)
+
+.PHONY: all deps build demo test bench clean
+
+all: build
+
+deps:
+	@bash scripts/deps.sh
+
+build: deps
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	ninja -C $(BUILD)
+
+demo: build
+	FERRY_BUILD_DIR=$(CURDIR)/$(BUILD) bash scripts/demo.sh
+
+test: deps
+	cmake -S . -B $(TEST_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+	    -DFERRY_SANITIZE=$(SANITIZE) -DFERRY_WERROR=ON >/dev/null
+	ninja -C $(TEST_BUILD)
+	cd $(TEST_BUILD) && ctest --output-on-failure --timeout 1200 -LE 'slow|soak' -j 1
+
+bench: deps
+	cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+	ninja -C build-release
+	bash bench/e2e.sh build-release
+
+clean:
+	rm -rf $(BUILD) $(TEST_BUILD) build-release

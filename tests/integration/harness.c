@@ -1,0 +1,432 @@
+/* harness.c - see harness.h. */
+#include "tests/integration/harness.h"
+
+#include <errno.h>
+#include <librdkafka/rdkafka.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char mqtt_url[256];
+static char kafka_brokers[256];
+
+static int64_t now_ms(void)
+{
+    struct timeval tv;
+
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static void nap(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+int fy_h_ms(int ms)
+{
+    const char *m = getenv("FERRY_TEST_TIMEOUT_MULTIPLIER");
+    double f = m != NULL ? strtod(m, NULL) : 1.0;
+
+    return f > 0 ? (int)(ms * f) : ms;
+}
+
+int fy_h_services(const char **mqtt, const char **kafka)
+{
+    const char *u = getenv("FERRY_MQTT_URL"), *k = getenv("FERRY_KAFKA_BROKERS");
+    const char *dir = getenv("FERRY_SERVICES_DIR");
+
+    if ((u == NULL || k == NULL) && dir != NULL) {
+        char path[512], line[1024];
+        FILE *f;
+        snprintf(path, sizeof(path), "%s/env", dir);
+        f = fopen(path, "r");
+        if (f != NULL) {
+            if (fgets(line, sizeof(line), f) != NULL) {
+                char *p = strstr(line, "FERRY_MQTT_URL="), *q = strstr(line, "FERRY_KAFKA_BROKERS=");
+                if (p != NULL && q != NULL) {
+                    sscanf(p + 15, "%255s", mqtt_url);
+                    sscanf(q + 20, "%255s", kafka_brokers);
+                    u = mqtt_url;
+                    k = kafka_brokers;
+                }
+            }
+            fclose(f);
+        }
+    }
+    if (u == NULL || k == NULL) {
+        fprintf(stderr, "harness: services not running (scripts/services up)\n");
+        return -1;
+    }
+    if (u != mqtt_url) {
+        snprintf(mqtt_url, sizeof(mqtt_url), "%s", u);
+        snprintf(kafka_brokers, sizeof(kafka_brokers), "%s", k);
+    }
+    *mqtt = mqtt_url;
+    *kafka = kafka_brokers;
+    return 0;
+}
+
+const char *fy_h_unique(const char *prefix)
+{
+    static char buf[8][128];
+    static int n;
+    char *b = buf[n++ % 8];
+
+    snprintf(b, 128, "%s-%d-%d-%lld", prefix, (int)getpid(), n, (long long)(now_ms() % 100000));
+    return b;
+}
+
+int fy_h_sh(const char *fmt, ...)
+{
+    char cmd[4096];
+    va_list ap;
+    int st;
+
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    va_end(ap);
+    st = system(cmd);
+    return st < 0 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* ==== ferry process ==== */
+
+static int spawn(struct fy_h_ferry *h)
+{
+    const char *bin = getenv("FERRY_BIN");
+    pid_t pid;
+
+    if (bin == NULL) {
+        fprintf(stderr, "harness: FERRY_BIN not set\n");
+        return -1;
+    }
+    pid = fork();
+    if (pid < 0) {
+        return -1;
+    }
+    if (pid == 0) {
+        FILE *f = freopen(h->log, "a", stderr);
+        (void)f;
+        execl(bin, bin, "run", "-c", h->config, (char *)NULL);
+        _exit(127);
+    }
+    h->pid = pid;
+    return 0;
+}
+
+static int wait_running(struct fy_h_ferry *h, long from)
+{
+    int64_t end = now_ms() + fy_h_ms(20000);
+
+    while (now_ms() < end) {
+        FILE *f = fopen(h->log, "r");
+        char line[4096];
+        int st;
+        if (f != NULL) {
+            fseek(f, from, SEEK_SET);
+            while (fgets(line, sizeof(line), f) != NULL) {
+                if (strstr(line, "] running:") != NULL) {
+                    fclose(f);
+                    return 0;
+                }
+            }
+            fclose(f);
+        }
+        if (waitpid(h->pid, &st, WNOHANG) == h->pid) {
+            h->pid = 0;
+            break;
+        }
+        nap(50);
+    }
+    fprintf(stderr, "harness: ferry did not start; log %s:\n", h->log);
+    fy_h_sh("tail -n 30 '%s' >&2", h->log);
+    return -1;
+}
+
+int fy_h_ferry_start(struct fy_h_ferry *h, const char *yaml)
+{
+    FILE *f;
+    const char *p;
+
+    memset(h, 0, sizeof(*h));
+    snprintf(h->dir, sizeof(h->dir), "/tmp/ferry-test-XXXXXX");
+    if (mkdtemp(h->dir) == NULL) {
+        return -1;
+    }
+    snprintf(h->config, sizeof(h->config), "%s/ferry.yaml", h->dir);
+    snprintf(h->log, sizeof(h->log), "%s/ferry.log", h->dir);
+    f = fopen(h->config, "w");
+    if (f == NULL) {
+        return -1;
+    }
+    for (p = yaml; *p != '\0'; p++) {
+        if (strncmp(p, "@DIR@", 5) == 0) {
+            fputs(h->dir, f);
+            p += 4;
+        } else {
+            fputc(*p, f);
+        }
+    }
+    fclose(f);
+    if (spawn(h) != 0) {
+        return -1;
+    }
+    return wait_running(h, 0);
+}
+
+int fy_h_ferry_restart(struct fy_h_ferry *h)
+{
+    struct stat st;
+    long from = stat(h->log, &st) == 0 ? (long)st.st_size : 0;
+
+    if (spawn(h) != 0) {
+        return -1;
+    }
+    return wait_running(h, from);
+}
+
+int fy_h_ferry_stop(struct fy_h_ferry *h, int sig, int timeout_ms)
+{
+    int64_t end = now_ms() + fy_h_ms(timeout_ms);
+    int st;
+
+    if (h->pid <= 0) {
+        return -1;
+    }
+    kill(h->pid, sig);
+    while (now_ms() < end) {
+        if (waitpid(h->pid, &st, WNOHANG) == h->pid) {
+            h->pid = 0;
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        }
+        nap(20);
+    }
+    kill(h->pid, SIGKILL);
+    waitpid(h->pid, &st, 0);
+    h->pid = 0;
+    return -1;
+}
+
+int fy_h_log_contains(const struct fy_h_ferry *h, const char *text)
+{
+    FILE *f = fopen(h->log, "r");
+    char line[8192];
+    int found = 0;
+
+    if (f == NULL) {
+        return 0;
+    }
+    while (!found && fgets(line, sizeof(line), f) != NULL) {
+        found = strstr(line, text) != NULL;
+    }
+    fclose(f);
+    return found;
+}
+
+int fy_h_wait_log(const struct fy_h_ferry *h, const char *text, int timeout_ms)
+{
+    int64_t end = now_ms() + fy_h_ms(timeout_ms);
+
+    while (now_ms() < end) {
+        if (fy_h_log_contains(h, text)) {
+            return 1;
+        }
+        nap(50);
+    }
+    return 0;
+}
+
+void fy_h_ferry_cleanup(struct fy_h_ferry *h)
+{
+    if (h->pid > 0) {
+        fy_h_ferry_stop(h, SIGKILL, 5000);
+    }
+    if (h->dir[0] != '\0' && getenv("FERRY_TEST_KEEP") == NULL) {
+        fy_h_sh("rm -rf '%s'", h->dir);
+    }
+}
+
+/* ==== MQTT ==== */
+
+int fy_h_publish(const char *url, const char *topic, const void *payload, size_t len, int qos)
+{
+    char path[] = "/tmp/ferry-pub-XXXXXX";
+    char host[200];
+    int port = 1883, fd, rc;
+    FILE *f;
+
+    /* mosquitto_pub sends a file's bytes as they are (binary-safe) and waits for the PUBACK */
+    if (sscanf(url, "tcp://%199[^:]:%d", host, &port) < 1) {
+        return -1;
+    }
+    fd = mkstemp(path);
+    if (fd < 0) {
+        return -1;
+    }
+    f = fdopen(fd, "wb");
+    if (f == NULL || (len > 0 && fwrite(payload, 1, len, f) != len)) {
+        if (f != NULL) {
+            fclose(f);
+        }
+        unlink(path);
+        return -1;
+    }
+    fclose(f);
+    rc = fy_h_sh("mosquitto_pub -h '%s' -p %d -q %d -t '%s' -f '%s'", host, port, qos, topic,
+                 path);
+    unlink(path);
+    return rc == 0 ? 0 : -1;
+}
+
+int fy_h_loadgen(const char *url, const char *args)
+{
+    const char *bin = getenv("FERRY_LOADGEN");
+
+    if (bin == NULL) {
+        fprintf(stderr, "harness: FERRY_LOADGEN not set\n");
+        return -1;
+    }
+    return fy_h_sh("'%s' --url '%s' %s", bin, url, args);
+}
+
+/* ==== Kafka ==== */
+
+static void header(const rd_kafka_message_t *m, const char *name, char *out, size_t size)
+{
+    rd_kafka_headers_t *h = NULL;
+    const void *v;
+    size_t n;
+
+    out[0] = '\0';
+    if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        rd_kafka_header_get_last(h, name, &v, &n) == RD_KAFKA_RESP_ERR_NO_ERROR && n < size) {
+        memcpy(out, v, n);
+        out[n] = '\0';
+    }
+}
+
+size_t fy_h_consume(const char *brokers, const char *topic, size_t count, int timeout_ms,
+                    struct fy_h_kmsg **out)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_topic_partition_list_t *subs;
+    rd_kafka_t *rk;
+    char errstr[256];
+    size_t n = 0, cap = count > 0 ? count : 16;
+    int64_t end = now_ms() + fy_h_ms(timeout_ms);
+    int64_t quiet_until = 0;
+
+    *out = calloc(cap, sizeof(**out));
+    rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, sizeof(errstr));
+    rd_kafka_conf_set(conf, "group.id", fy_h_unique("test-consumer"), errstr, sizeof(errstr));
+    rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", errstr, sizeof(errstr));
+    rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, sizeof(errstr));
+    rd_kafka_conf_set(conf, "topic.metadata.refresh.interval.ms", "500", errstr, sizeof(errstr));
+    rd_kafka_conf_set(conf, "allow.auto.create.topics", "true", errstr, sizeof(errstr));
+    rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+    if (rk == NULL) {
+        return 0;
+    }
+    rd_kafka_poll_set_consumer(rk);
+    subs = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(subs, topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_subscribe(rk, subs);
+    rd_kafka_topic_partition_list_destroy(subs);
+    while (now_ms() < end && (count == 0 || n < count)) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
+        if (m == NULL) {
+            if (count == 0 && quiet_until > 0 && now_ms() > quiet_until) {
+                break;
+            }
+            continue;
+        }
+        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            struct fy_h_kmsg *k;
+            if (n == cap) {
+                cap *= 2;
+                *out = realloc(*out, cap * sizeof(**out));
+            }
+            k = &(*out)[n++];
+            memset(k, 0, sizeof(*k));
+            k->key = strndup(m->key ? (const char *)m->key : "", m->key_len);
+            k->value = strndup(m->payload ? (const char *)m->payload : "", m->len);
+            k->value_len = m->len;
+            k->partition = m->partition;
+            k->offset = m->offset;
+            header(m, "recType", k->rec_type, sizeof(k->rec_type));
+            header(m, "event_type", k->event_type, sizeof(k->event_type));
+            header(m, "id", k->id, sizeof(k->id));
+            quiet_until = now_ms() + 3000;
+        }
+        rd_kafka_message_destroy(m);
+    }
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    return n;
+}
+
+void fy_h_kmsgs_free(struct fy_h_kmsg *m, size_t n)
+{
+    size_t i;
+
+    for (i = 0; m != NULL && i < n; i++) {
+        free(m[i].key);
+        free(m[i].value);
+    }
+    free(m);
+}
+
+void fy_h_config(char *out, size_t size, const char *url, const char *brokers,
+                 const char *kafka_topic, const char *client_id, const char *share_group,
+                 const char *journal_extra, const char *sink_extra)
+{
+    char pre[128] = "";
+
+    if (share_group != NULL) {
+        snprintf(pre, sizeof(pre), "$share/%s/", share_group);
+    }
+    snprintf(out, size,
+             "instance: ferry-test\n"
+             "log_level: info\n"
+             "journal:\n"
+             "  dir: @DIR@/journal\n"
+             "%s"
+             "sources:\n"
+             "  - name: ns\n"
+             "    type: mqtt\n"
+             "    url: %s\n"
+             "    client_id: %s\n"
+             "    topics:\n"
+             "      - filter: %sv3/+/devices/+/up\n"
+             "        qos: 1\n"
+             "      - filter: %sapplication/+/device/+/event/up\n"
+             "        qos: 1\n"
+             "sinks:\n"
+             "  - name: kafka\n"
+             "    type: kafka\n"
+             "    brokers: %s\n"
+             "    linger_ms: 2\n"
+             "%s"
+             "routes:\n"
+             "  - name: tts\n"
+             "    match: v3/+/devices/+/up\n"
+             "    format: tts-v3\n"
+             "    recType: io.test.tts\n"
+             "    sinks: [{sink: kafka, topic: %s}]\n"
+             "  - name: chirpstack\n"
+             "    match: application/+/device/+/event/up\n"
+             "    format: chirpstack-v4\n"
+             "    recType: io.test.cs\n"
+             "    sinks: [{sink: kafka, topic: %s}]\n",
+             journal_extra ? journal_extra : "", url, client_id, pre, pre, brokers,
+             sink_extra ? sink_extra : "", kafka_topic, kafka_topic);
+}

@@ -1,0 +1,79 @@
+/* harness.h - helpers for integration and fault tests against the real brokers started by
+ * scripts/services (ctest fixture `services`): addresses, a ferry child process, an MQTT
+ * publisher, a Kafka consumer. Every wait is a bounded poll. */
+#ifndef FY_HARNESS_H
+#define FY_HARNESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Addresses of the running services (from the environment or $FERRY_SERVICES_DIR/env).
+ * Returns 0, or -1 when the services are not running. Strings are static. */
+int fy_h_services(const char **mqtt_url, const char **kafka_brokers);
+
+/* Scale a timeout by FERRY_TEST_TIMEOUT_MULTIPLIER (default 1). */
+int fy_h_ms(int ms);
+
+/* A unique name (prefix + pid + counter), e.g. for Kafka topics and client ids. */
+const char *fy_h_unique(const char *prefix);
+
+/* Run a command through /bin/sh; returns its exit status (or -1). */
+int fy_h_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+struct fy_h_ferry {
+    pid_t pid;
+    char dir[256];      /* temp dir: ferry.yaml, ferry.log, journal/ */
+    char config[300];
+    char log[300];
+};
+
+/* Write yaml (with "@DIR@" replaced by h->dir) into a new temp dir and start
+ * `$FERRY_BIN run -c ferry.yaml`, stderr to ferry.log. Waits up to 20 s for the "running:"
+ * line. Returns 0, or -1 (and prints the log) when it did not start. */
+int fy_h_ferry_start(struct fy_h_ferry *h, const char *yaml);
+/* Start again with the same dir/config (after a kill). */
+int fy_h_ferry_restart(struct fy_h_ferry *h);
+/* Signal and wait up to timeout_ms for exit; returns the exit code, 128+sig, or -1. */
+int fy_h_ferry_stop(struct fy_h_ferry *h, int sig, int timeout_ms);
+/* 1 when the log contains text. */
+int fy_h_log_contains(const struct fy_h_ferry *h, const char *text);
+/* Wait up to timeout_ms for text in the log. */
+int fy_h_wait_log(const struct fy_h_ferry *h, const char *text, int timeout_ms);
+/* Remove the temp dir (after the test). */
+void fy_h_ferry_cleanup(struct fy_h_ferry *h);
+
+/* Publish one message (QoS 0..2) with a short-lived Paho client; 0 when the broker acked. */
+int fy_h_publish(const char *url, const char *topic, const void *payload, size_t len, int qos);
+
+/* Run bench_loadgen (FERRY_LOADGEN) with the given arguments; returns its exit status. */
+int fy_h_loadgen(const char *url, const char *args);
+
+/* A consumed Kafka message. */
+struct fy_h_kmsg {
+    char *key;
+    char *value;
+    size_t value_len;
+    char rec_type[128];
+    char event_type[32];
+    char id[64];
+    int32_t partition;
+    int64_t offset;
+};
+
+/* Consume topic from the beginning until count messages or timeout_ms of silence after the
+ * last message (or overall timeout_ms when none arrive). *out is malloc'ed (free with
+ * fy_h_kmsgs_free). Returns the number consumed. */
+size_t fy_h_consume(const char *brokers, const char *topic, size_t count, int timeout_ms,
+                    struct fy_h_kmsg **out);
+void fy_h_kmsgs_free(struct fy_h_kmsg *m, size_t n);
+
+#endif
+
+/* The standard test configuration: MQTT source "ns" (client_id, optional $share group),
+ * Kafka sink "kafka", routes for The Things Stack v3 (recType io.test.tts) and ChirpStack v4
+ * (io.test.cs) into kafka_topic, journal in @DIR@/journal. journal_extra (may be "") is added
+ * under `journal:`, sink_extra under the Kafka sink (both as indented YAML lines). */
+void fy_h_config(char *out, size_t size, const char *url, const char *brokers,
+                 const char *kafka_topic, const char *client_id, const char *share_group,
+                 const char *journal_extra, const char *sink_extra);
