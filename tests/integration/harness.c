@@ -430,3 +430,50 @@ void fy_h_config(char *out, size_t size, const char *url, const char *brokers,
              journal_extra ? journal_extra : "", url, client_id, pre, pre, brokers,
              sink_extra ? sink_extra : "", kafka_topic, kafka_topic);
 }
+
+size_t fy_h_oracle_check(const struct fy_h_kmsg *msgs, size_t n, unsigned devices,
+                         uint32_t first_seq, uint32_t per_device, struct fy_h_oracle *o)
+{
+    unsigned char *seen = calloc((size_t)devices * per_device, 1);
+    int64_t *last = malloc(devices * sizeof(*last));
+    size_t i, missing = 0;
+    unsigned d;
+
+    memset(o, 0, sizeof(*o));
+    for (d = 0; d < devices; d++) {
+        last[d] = -1;
+    }
+    for (i = 0; i < n; i++) {
+        const char *v = msgs[i].value;
+        const char *e = strstr(v, "\"devEUI\":\"70b3d57ed0");
+        const char *f = strstr(v, "\"fCnt\":");
+        unsigned dev;
+        long long fcnt;
+
+        o->received++;
+        if (e == NULL || f == NULL || sscanf(e + 20, "%6x", &dev) != 1 ||
+            sscanf(f + 7, "%lld", &fcnt) != 1 || dev >= devices || fcnt < first_seq ||
+            fcnt >= (long long)first_seq + per_device) {
+            o->foreign++;
+            continue;
+        }
+        if (seen[(size_t)dev * per_device + (size_t)(fcnt - first_seq)]++) {
+            o->duplicates++;
+            continue;
+        }
+        o->unique++;
+        if (fcnt < last[dev]) {
+            o->order_violations++;
+        }
+        last[dev] = fcnt;
+    }
+    for (i = 0; i < (size_t)devices * per_device; i++) {
+        if (seen[i] == 0 && missing++ < 10) {
+            fprintf(stderr, "  missing: device %zu fCnt %zu\n", i / per_device,
+                    first_seq + i % per_device);
+        }
+    }
+    free(seen);
+    free(last);
+    return missing;
+}

@@ -77,3 +77,19 @@ void fy_h_kmsgs_free(struct fy_h_kmsg *m, size_t n);
 void fy_h_config(char *out, size_t size, const char *url, const char *brokers,
                  const char *kafka_topic, const char *client_id, const char *share_group,
                  const char *journal_extra, const char *sink_extra);
+
+/* The oracle for uplinks from bench_loadgen (device d has devEUI 70b3d57ed0<d as 6 hex>,
+ * fCnt = its sequence): which (device, fCnt) arrived, whether per-device first appearances
+ * are in increasing fCnt order, and how many duplicates. */
+struct fy_h_oracle {
+    size_t received;        /* messages looked at */
+    size_t unique;          /* distinct (device, fCnt) */
+    size_t duplicates;      /* received - unique */
+    size_t order_violations;
+    size_t foreign;         /* messages that are not loadgen uplinks */
+};
+
+/* Check msgs against devices x [first_seq, first_seq + per_device). Returns the number of
+ * expected (device, fCnt) pairs that are missing. */
+size_t fy_h_oracle_check(const struct fy_h_kmsg *msgs, size_t n, unsigned devices,
+                         uint32_t first_seq, uint32_t per_device, struct fy_h_oracle *o);
