@@ -477,3 +477,50 @@ size_t fy_h_oracle_check(const struct fy_h_kmsg *msgs, size_t n, unsigned device
     free(last);
     return missing;
 }
+
+pid_t fy_h_loadgen_start(const char *url, const char *args)
+{
+    const char *bin = getenv("FERRY_LOADGEN");
+    char cmd[2048];
+    pid_t pid;
+
+    if (bin == NULL) {
+        return -1;
+    }
+    snprintf(cmd, sizeof(cmd), "exec '%s' --url '%s' %s", bin, url, args);
+    pid = fork();
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+int fy_h_wait_pid(pid_t pid, int timeout_ms)
+{
+    int64_t end = now_ms() + fy_h_ms(timeout_ms);
+    int st;
+
+    while (now_ms() < end) {
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        }
+        nap(50);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    return -1;
+}
+
+int fy_h_services_do(const char *verb)
+{
+    return fy_h_sh("FERRY_SERVICES_DIR='%s' '%s/scripts/services' %s", getenv("FERRY_SERVICES_DIR"),
+                   getenv("FERRY_SOURCE_DIR"), verb);
+}
+
+long fy_h_knob(const char *name, long def)
+{
+    const char *v = getenv(name);
+
+    return v != NULL && *v != '\0' ? strtol(v, NULL, 10) : def;
+}

@@ -93,3 +93,12 @@ struct fy_h_oracle {
  * expected (device, fCnt) pairs that are missing. */
 size_t fy_h_oracle_check(const struct fy_h_kmsg *msgs, size_t n, unsigned devices,
                          uint32_t first_seq, uint32_t per_device, struct fy_h_oracle *o);
+
+/* Start bench_loadgen in the background; returns its pid (or -1). */
+pid_t fy_h_loadgen_start(const char *url, const char *args);
+/* Wait up to timeout_ms for pid; returns its exit status, or -1 on time-out (it is killed). */
+int fy_h_wait_pid(pid_t pid, int timeout_ms);
+/* Run scripts/services VERB against the test services. */
+int fy_h_services_do(const char *verb);
+/* An integer knob from the environment, or def. */
+long fy_h_knob(const char *name, long def);
