@@ -46,7 +46,9 @@ static int decode_up(const cJSON *root, struct fy_uplink *up, struct fy_err *err
         return FY_EDECODE;
     }
     up->f_port = r ? (int)v : 0;
-    if (fy_ns_payload_b64(FMT, root, "data", up, err) != FY_OK) {
+    /* "data" is ChirpStack's field; relays such as TagoIO store the same bytes as "payload" */
+    if (fy_ns_payload_b64(FMT, root, fy_ns_get(root, "data") != NULL ? "data" : "payload", up,
+                          err) != FY_OK) {
         return FY_EDECODE;
     }
     obj = fy_ns_get(root, "object");

@@ -67,11 +67,12 @@ static int parse_bool(const char *s, int *out)
     return -1;
 }
 
-/* Integers, with k/M/G (x1024) for *_bytes options and ms/s/m/h for *_ms options. */
+/* Integers, with k/M/G (x1024) for *_bytes options and max_payload, ms/s/m/h for *_ms. */
 static int parse_int(const struct fy_opt *o, const char *s, int64_t *out)
 {
     size_t nlen = strlen(o->name);
-    int is_bytes = nlen > 6 && strcmp(o->name + nlen - 6, "_bytes") == 0;
+    int is_bytes = (nlen > 6 && strcmp(o->name + nlen - 6, "_bytes") == 0) ||
+                   strcmp(o->name, "max_payload") == 0;
     int is_ms = nlen > 3 && strcmp(o->name + nlen - 3, "_ms") == 0;
     char *end;
     long long v;
