@@ -18,8 +18,8 @@
 #include <string.h>
 #include <time.h>
 
-#define COMMIT_MS 100
-#define COMMIT_RECORDS 500
+#define COMMIT_MS 50
+#define COMMIT_RECORDS 250
 
 enum entry_state { E_PENDING = 0, E_OK, E_RETRY, E_REJECT, E_SKIP };
 
