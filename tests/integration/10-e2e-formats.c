@@ -71,7 +71,7 @@ static void test_formats_and_bad_input(void)
     char yaml[4096], path[512];
     struct fy_h_ferry h;
     struct fy_h_kmsg *m = NULL;
-    size_t n, len;
+    size_t n, len = 0;
     char *tts, *cs, *big;
     static const unsigned char garbage[] = {0x00, 0xff, 0xfe, 0x01, '{', 0x80, 0x81, '"'};
 

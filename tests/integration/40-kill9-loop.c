@@ -2,7 +2,7 @@
  * Ferry is killed with SIGKILL at random moments and restarted; afterwards every uplink the
  * broker acknowledged to the publisher is in Kafka, per-device order holds, and the duplicate
  * count (printed) stays within kills x (MQTT in-flight 20 + cursor batch 500).
- * Size: FERRY_FAULT_MESSAGES (default 20,000) and FERRY_FAULT_KILLS (default 10) in CI; the
+ * Size: FERRY_FAULT_MESSAGES (default 50,000) and FERRY_FAULT_KILLS (default 20) in CI; the
  * issue's full size is FERRY_FAULT_MESSAGES=200000 FERRY_FAULT_KILLS=25 (on demand). */
 #include "tests/integration/harness.h"
 #include "tests/unit/assert.h"
@@ -20,8 +20,8 @@ static void run(const char *fsync)
 {
     const char *url, *brokers;
     const char *topic = fy_h_unique("it-kill9");
-    long messages = fy_h_knob("FERRY_FAULT_MESSAGES", 20000);
-    long kills = fy_h_knob("FERRY_FAULT_KILLS", 10);
+    long messages = fy_h_knob("FERRY_FAULT_MESSAGES", 50000);
+    long kills = fy_h_knob("FERRY_FAULT_KILLS", 20);
     long devices = 50, per_device;
     struct fy_h_ferry h;
     struct fy_h_kmsg *m = NULL;
@@ -46,7 +46,7 @@ static void run(const char *fsync)
     CU_ASSERT_TRUE_FATAL(pub > 0);
     srand((unsigned)time(NULL));
     for (k = 0; k < kills; k++) {
-        int ms = 300 + rand() % 1200;
+        int ms = 500 + rand() % 1500; /* 0.5-2 s: kills spread over the whole run */
         usleep((useconds_t)ms * 1000);
         CU_ASSERT_EQUAL(fy_h_ferry_stop(&h, SIGKILL, 5000), 128 + SIGKILL);
         CU_ASSERT_EQUAL_FATAL(fy_h_ferry_restart(&h), 0);
