@@ -15,11 +15,11 @@ static void make(struct fy_uplink *up, int64_t fcnt, const char *received, int r
     static const unsigned char pl[] = {0x01, 0x02, 0xab};
 
     fy_uplink_init(up);
-    strcpy(up->format, "tts-v3");
-    strcpy(up->event, "up");
-    strcpy(up->dev_eui, "70b3d57ed0000001");
-    strcpy(up->device_id, "dev-1");
-    strcpy(up->application_id, "app");
+    snprintf(up->format, sizeof(up->format), "%s", "tts-v3");
+    snprintf(up->event, sizeof(up->event), "%s", "up");
+    snprintf(up->dev_eui, sizeof(up->dev_eui), "%s", "70b3d57ed0000001");
+    snprintf(up->device_id, sizeof(up->device_id), "%s", "dev-1");
+    snprintf(up->application_id, sizeof(up->application_id), "%s", "app");
     up->f_cnt = fcnt;
     up->f_port = 2;
     up->payload = malloc(3);
@@ -80,7 +80,7 @@ static void test_id_stability(void)
     fy_envelope_id(&b, "io.test", "x", 1, ib);
     CU_ASSERT_TRUE(strcmp(ia, ib) != 0);
     /* non-uplink events hash the raw message */
-    strcpy(b.event, "join");
+    snprintf(b.event, sizeof(b.event), "%s", "join");
     fy_envelope_id(&b, "io.test", "raw-1", 5, ia);
     fy_envelope_id(&b, "io.test", "raw-2", 5, ib);
     CU_ASSERT_TRUE(strcmp(ia, ib) != 0);
