@@ -126,3 +126,8 @@ size_t fy_sink_max_inflight(const struct fy_sink *snk)
 {
     return snk->plugin->max_inflight ? snk->plugin->max_inflight : 10000;
 }
+
+void *fy_sink_ctx(struct fy_sink *snk)
+{
+    return snk->ctx;
+}

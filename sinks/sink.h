@@ -79,6 +79,8 @@ const char *fy_sink_name(const struct fy_sink *snk);
 const char *fy_sink_tag(const struct fy_sink *snk);
 const struct fy_sink_plugin *fy_sink_plugin_of(const struct fy_sink *snk);
 size_t fy_sink_max_inflight(const struct fy_sink *snk);
+/* The plugin's context (for a plugin's own test accessors). */
+void *fy_sink_ctx(struct fy_sink *snk);
 
 /* Registry (const table). NULL when unknown. */
 const struct fy_sink_plugin *fy_sink_plugin_find(const char *type);

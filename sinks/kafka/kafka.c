@@ -341,6 +341,14 @@ static void kafka_exit(void *ctx)
                 (unsigned long long)k->delivered, (unsigned long long)k->failed);
 }
 
+/* Test accessor: the producer of a kafka sink's context (rd_kafka_handle_mock_cluster). */
+rd_kafka_t *fy_sink_kafka_handle(void *ctx);
+
+rd_kafka_t *fy_sink_kafka_handle(void *ctx)
+{
+    return ((struct kafka_ctx *)ctx)->rk;
+}
+
 const struct fy_sink_plugin fy_sink_kafka = {
     .abi = FY_SINK_ABI,
     .name = "kafka",
