@@ -147,10 +147,11 @@ static void summary(struct fy_bridge *b, const char *when)
         off += (size_t)w;
     }
     fy_log_info(TAG, "%s: %" PRIu64 " received, %" PRIu64 " records, %" PRIu64 " unmatched, %"
-                PRIu64 " decode errors, %" PRIu64 " dead letters%s",
+                PRIu64 " decode errors, %" PRIu64 " dead letters, %" PRIu64
+                " duplicates dropped%s",
                 when, FY_STAT_GET(s->received), FY_STAT_GET(s->records),
                 FY_STAT_GET(s->unmatched), FY_STAT_GET(s->decode_errors),
-                FY_STAT_GET(s->dead_letters), sinks);
+                FY_STAT_GET(s->dead_letters), FY_STAT_GET(s->duplicates), sinks);
 }
 
 int fy_bridge_run(struct fy_bridge *b, volatile sig_atomic_t *stop)

@@ -47,6 +47,7 @@ struct jconf {
     int fsync;
     int64_t fsync_interval_ms;
     int64_t max_bytes;
+    int64_t dedup_window;
 };
 
 static const struct fy_opt journal_opts[] = {
@@ -58,6 +59,8 @@ static const struct fy_opt journal_opts[] = {
                "fsync period for fsync: interval"),
     FY_OPT_INT("max_bytes", "0", 0, 1LL << 50, offsetof(struct jconf, max_bytes),
                "journal quota in bytes, 0 = unlimited"),
+    FY_OPT_INT("dedup_window", "0", 0, 100000000, offsetof(struct jconf, dedup_window),
+               "envelope ids remembered to drop redelivered duplicates, 0 = off"),
     {0},
 };
 
@@ -364,6 +367,7 @@ static int load(struct fy_config *cfg, struct fy_err *err)
     cfg->journal.fsync = (enum fy_fsync)j.fsync;
     cfg->journal.fsync_interval_ms = (int)j.fsync_interval_ms;
     cfg->journal.max_bytes = (uint64_t)j.max_bytes;
+    cfg->dedup_window = j.dedup_window;
     fy_opts_free(journal_opts, &j);
     if (cfg->instance == NULL || cfg->journal.dir == NULL) {
         rc = fy_err_set(err, FY_ENOMEM, "out of memory");

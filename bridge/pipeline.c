@@ -5,6 +5,7 @@
 #include "bridge/core/log.h"
 #include "bridge/core/record.h"
 #include "bridge/deadletter.h"
+#include "bridge/dedup.h"
 #include "bridge/envelope.h"
 #include "codecs/codec.h"
 #include "routes/router.h"
@@ -38,12 +39,43 @@ struct fy_pipeline {
     atomic_int failed;
     atomic_int full;
 
+    struct fy_dedup *dedup;                         /* NULL when dedup_window is 0 */
     pthread_mutex_t seen_mu;                        /* guards seen[] */
     uint64_t seen[SEEN_SLOTS];
     size_t n_seen;
 };
 
 static const char *const TAG = "pipeline";
+
+static int dedup_scan_cb(void *arg, uint64_t seq, const void *data, size_t len)
+{
+    struct fy_record rec;
+
+    (void)seq;
+    if (fy_record_decode(data, len, &rec, NULL) == FY_OK) {
+        fy_dedup_add(arg, rec.id);
+    }
+    return 0;
+}
+
+/* Create the dedup window and refill it from the newest journal records, so duplicates of
+ * records journaled before a restart are still recognised (as far as the journal still holds
+ * them). */
+static int load_dedup(struct fy_pipeline *p, struct fy_err *err)
+{
+    struct fy_journal_stat st;
+    uint64_t from;
+
+    p->dedup = fy_dedup_create((size_t)p->cfg->dedup_window);
+    if (p->dedup == NULL) {
+        return fy_err_set(err, FY_ENOMEM, "journal.dedup_window: out of memory");
+    }
+    fy_journal_stat(p->j, &st);
+    from = st.next_seq > (uint64_t)p->cfg->dedup_window / 2
+               ? st.next_seq - (uint64_t)p->cfg->dedup_window / 2
+               : 0;
+    return fy_journal_scan(p->j, from, dedup_scan_cb, p->dedup, err);
+}
 
 struct fy_pipeline *fy_pipeline_create(const struct fy_config *cfg, struct fy_journal *j,
                                        struct fy_journal *dlq, struct fy_err *err)
@@ -99,6 +131,10 @@ struct fy_pipeline *fy_pipeline_create(const struct fy_config *cfg, struct fy_jo
         goto fail;
     }
     free(ents);
+    ents = NULL;
+    if (cfg->dedup_window > 0 && load_dedup(p, err) != FY_OK) {
+        goto fail;
+    }
     return p;
 fail:
     free(ents);
@@ -113,6 +149,7 @@ void fy_pipeline_destroy(struct fy_pipeline *p)
     if (p == NULL) {
         return;
     }
+    fy_dedup_destroy(p->dedup);
     for (i = 0; p->routes != NULL && i < p->n_routes; i++) {
         if (p->routes[i].codec_ctx != NULL) {
             p->routes[i].codec->destroy(p->routes[i].codec_ctx);
@@ -326,6 +363,12 @@ static int run_route(struct fy_pipeline *p, struct route *rt, const struct fy_ro
             rec.dests[i].sink = t->sink;
             rec.dests[i].dest = dests[i];
         }
+    }
+    if (p->dedup != NULL && fy_dedup_check_add(p->dedup, env.id)) {
+        FY_STAT_INC(p->stats.duplicates);
+        fy_envelope_clear(&env);
+        fy_uplink_clear(&up);
+        return FY_OK; /* already journaled: acknowledge without a second record */
     }
     rec.id = env.id;
     rec.key = env.key;

@@ -15,6 +15,7 @@ struct fy_ingest_stats {
     atomic_uint_fast64_t too_big;       /* payloads over max_payload (dead-lettered) */
     atomic_uint_fast64_t dead_letters;  /* records written to the dead-letter journal */
     atomic_uint_fast64_t journal_full;  /* appends refused for quota (backpressure episodes) */
+    atomic_uint_fast64_t duplicates;    /* records dropped by the dedup window */
 };
 
 /* Per-sink delivery counters. */
