@@ -6,6 +6,8 @@
 extern const struct fy_format_plugin fy_format_tts_v3;
 extern const struct fy_format_plugin fy_format_chirpstack_v4;
 extern const struct fy_payload_plugin fy_payload_javascript;
+extern const struct fy_payload_plugin fy_payload_cayenne;
+extern const struct fy_payload_plugin fy_payload_raw;
 
 static const struct fy_format_plugin *const formats[] = {
     &fy_format_tts_v3,
@@ -15,6 +17,8 @@ static const struct fy_format_plugin *const formats[] = {
 
 static const struct fy_payload_plugin *const payloads[] = {
     &fy_payload_javascript,
+    &fy_payload_cayenne,
+    &fy_payload_raw,
     NULL,
 };
 
