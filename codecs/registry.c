@@ -5,6 +5,10 @@
 
 extern const struct fy_format_plugin fy_format_tts_v3;
 extern const struct fy_format_plugin fy_format_chirpstack_v4;
+extern const struct fy_format_plugin fy_format_chirpstack_v3;
+extern const struct fy_format_plugin fy_format_helium;
+extern const struct fy_format_plugin fy_format_loriot;
+extern const struct fy_format_plugin fy_format_thingpark;
 extern const struct fy_payload_plugin fy_payload_javascript;
 extern const struct fy_payload_plugin fy_payload_cayenne;
 extern const struct fy_payload_plugin fy_payload_raw;
@@ -12,6 +16,10 @@ extern const struct fy_payload_plugin fy_payload_raw;
 static const struct fy_format_plugin *const formats[] = {
     &fy_format_tts_v3,
     &fy_format_chirpstack_v4,
+    &fy_format_chirpstack_v3,
+    &fy_format_helium,
+    &fy_format_loriot,
+    &fy_format_thingpark,
     NULL,
 };
 
