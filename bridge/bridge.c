@@ -161,9 +161,29 @@ int fy_bridge_run(struct fy_bridge *b, volatile sig_atomic_t *stop)
     int code = FY_EXIT_OK;
     size_t i;
 
+    int held = 0;
+
     while (!*stop) {
         struct timespec ts = {0, 100 * 1000000L};
+        int over = -1;
+
         nanosleep(&ts, NULL);
+        for (i = 0; i < b->n_workers && over < 0; i++) {
+            if (fy_deliver_over_quota(b->workers[i])) {
+                over = (int)i;
+            }
+        }
+        if ((over >= 0) != held) {
+            held = over >= 0;
+            fy_pipeline_hold(b->pipeline, held);
+            if (held) {
+                fy_log_warn(TAG, "sink '%s' holds more than its max_lag_bytes of the journal: "
+                            "not acknowledging messages until it catches up",
+                            fy_deliver_name(b->workers[over]));
+            } else {
+                fy_log_info(TAG, "every sink is within its journal quota: accepting messages");
+            }
+        }
         if (fy_pipeline_failed(b->pipeline)) {
             fy_log_error(TAG, "stopping: the journal failed (see above); restart to recover");
             code = FY_EXIT_FAILURE;

@@ -108,6 +108,8 @@ static const struct fy_opt target_opts[] = {
     {0},
 };
 
+const char *const fy_config_sink_common_keys[] = {"name", "type", "retry", "max_lag_bytes", NULL};
+
 static int valid_name(const char *s)
 {
     if (s == NULL || *s == '\0' || strlen(s) > 100) {
@@ -131,7 +133,7 @@ static char *dup_str(const char *s)
 static int load_instance(const struct fy_node *item, const char *what, int is_sink,
                          struct fy_instance_conf *ic, struct fy_err *err)
 {
-    static const char *const skip[] = {"name", "type", "retry", NULL};
+    const char *const *skip = fy_config_sink_common_keys;
     const struct fy_node *name, *type;
 
     if (item->type != FY_NODE_MAP) {
@@ -411,6 +413,28 @@ static int load(struct fy_config *cfg, struct fy_err *err)
         }
         if (fy_opts_apply(retry_opts, fy_conf_get(n, "retry"), NULL, &sc->retry, err) != FY_OK) {
             goto out;
+        }
+        {
+            static const struct fy_opt lag_opts[] = {
+                FY_OPT_INT("max_lag_bytes", "0", 0, 1LL << 50, 0,
+                           "journal bytes this sink may hold back, 0 = no per-sink limit"),
+                {0},
+            };
+            const struct fy_node *lag = fy_conf_get(n, "max_lag_bytes");
+            if (lag != NULL) {
+                char wrap[160];
+                struct fy_node *tmp;
+                /* parse through the option table for the same suffix rules and errors */
+                snprintf(wrap, sizeof(wrap), "max_lag_bytes: %s\n", lag->value ? lag->value : "");
+                tmp = fy_conf_parse(wrap, strlen(wrap), cfg->path, err);
+                if (tmp == NULL || fy_opts_apply(lag_opts, tmp, NULL, &sc->max_lag_bytes, err) !=
+                                       FY_OK) {
+                    fy_conf_free(tmp);
+                    fy_conf_error(err, lag, 0, "max_lag_bytes: expected a size like 512M");
+                    goto out;
+                }
+                fy_conf_free(tmp);
+            }
         }
     }
 

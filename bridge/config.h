@@ -30,6 +30,7 @@ struct fy_retry_conf {
 struct fy_sink_conf {
     struct fy_instance_conf inst;
     struct fy_retry_conf retry;
+    int64_t max_lag_bytes;    /* per-sink journal quota; 0 = only the global one */
 };
 
 /* One target of a route: a sink and the destination within it. */
@@ -76,6 +77,9 @@ struct fy_config {
  * on the first error. Caller frees with fy_config_free(). */
 struct fy_config *fy_config_load(const char *path, struct fy_err *err);
 void fy_config_free(struct fy_config *cfg);
+
+/* Keys every sink instance has that the core, not the plugin, parses (NULL-terminated). */
+extern const char *const fy_config_sink_common_keys[];
 
 /* Index of sink name, or -1. */
 int fy_config_sink_index(const struct fy_config *cfg, const char *name);

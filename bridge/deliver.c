@@ -141,7 +141,7 @@ static void on_complete(void *arg, uint64_t ticket, enum fy_sink_result res, con
 struct fy_deliver *fy_deliver_create(const struct fy_sink_conf *sc, struct fy_journal *j,
                                      struct fy_journal *dlq, struct fy_err *err)
 {
-    static const char *const skip[] = {"name", "type", "retry", NULL};
+    const char *const *skip = fy_config_sink_common_keys;
     const struct fy_sink_plugin *plugin;
     struct fy_deliver *d;
 
@@ -566,4 +566,10 @@ uint64_t fy_deliver_lag(struct fy_deliver *d)
 
     fy_journal_stat(d->j, &st);
     return st.next_seq > c ? st.next_seq - c : 0;
+}
+
+int fy_deliver_over_quota(struct fy_deliver *d)
+{
+    return d->conf->max_lag_bytes > 0 &&
+           fy_journal_reader_lag_bytes(d->rd) > (uint64_t)d->conf->max_lag_bytes;
 }

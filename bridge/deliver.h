@@ -37,6 +37,9 @@ const char *fy_deliver_name(const struct fy_deliver *d);
 /* Journal records this sink still has to deliver (next_seq - committed), approximate. */
 uint64_t fy_deliver_lag(struct fy_deliver *d);
 
+/* 1 while the sink holds back more journal bytes than its max_lag_bytes. */
+int fy_deliver_over_quota(struct fy_deliver *d);
+
 /* Backoff before attempt n (1 = first retry): full jitter, random in [0, min(max, base*2^(n-1))],
  * never below base/2 so a flapping remote is not hammered; r is a random 32-bit value. Exposed for tests. */
 int64_t fy_deliver_backoff_ms(const struct fy_retry_conf *rc, int attempt, uint32_t r);

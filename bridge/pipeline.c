@@ -38,6 +38,7 @@ struct fy_pipeline {
     struct fy_ingest_stats stats;
     atomic_int failed;
     atomic_int full;
+    atomic_int held;                                /* a sink is over its own quota */
 
     struct fy_dedup *dedup;                         /* NULL when dedup_window is 0 */
     pthread_mutex_t seen_mu;                        /* guards seen[] */
@@ -169,6 +170,11 @@ struct fy_ingest_stats *fy_pipeline_stats(struct fy_pipeline *p)
 int fy_pipeline_failed(struct fy_pipeline *p)
 {
     return atomic_load(&p->failed);
+}
+
+void fy_pipeline_hold(struct fy_pipeline *p, int paused)
+{
+    atomic_store(&p->held, paused);
 }
 
 int fy_pipeline_full(struct fy_pipeline *p)
@@ -464,6 +470,9 @@ int fy_pipeline_emit(void *arg, struct fy_source *src, const struct fy_msg *msg)
 
     if (atomic_load(&p->failed)) {
         return FY_EAGAIN;
+    }
+    if (atomic_load(&p->held)) {
+        return FY_EFULL; /* a sink is over its quota: do not acknowledge yet */
     }
     FY_STAT_INC(p->stats.received);
     if (msg->len > (size_t)p->cfg->max_payload) {

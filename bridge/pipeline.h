@@ -30,6 +30,10 @@ struct fy_ingest_stats *fy_pipeline_stats(struct fy_pipeline *p);
 /* 1 once a journal write failed (fail-stop: the daemon must exit non-zero). */
 int fy_pipeline_failed(struct fy_pipeline *p);
 
+/* Refuse (paused = 1) or accept again (0) new messages, e.g. while a sink is over its own
+ * journal quota; refused messages are not acknowledged (FY_EFULL). Thread-safe. */
+void fy_pipeline_hold(struct fy_pipeline *p, int paused);
+
 /* 1 while appends are refused for quota (backpressure on). */
 int fy_pipeline_full(struct fy_pipeline *p);
 

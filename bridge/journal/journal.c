@@ -911,6 +911,22 @@ int fy_journal_reader_seek(struct fy_journal_reader *rd, uint64_t seq)
     return FY_OK;
 }
 
+uint64_t fy_journal_reader_lag_bytes(struct fy_journal_reader *rd)
+{
+    struct fy_journal *j = rd->j;
+    uint64_t bytes = 0;
+    size_t i;
+
+    pthread_mutex_lock(&j->mu);
+    for (i = 0; i < j->n_segs; i++) {
+        if (j->segs[i].end > rd->committed) {
+            bytes += j->segs[i].size;
+        }
+    }
+    pthread_mutex_unlock(&j->mu);
+    return bytes;
+}
+
 uint64_t fy_journal_reader_committed(const struct fy_journal_reader *rd)
 {
     return rd->committed;

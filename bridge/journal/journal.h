@@ -80,6 +80,10 @@ int fy_journal_reader_seek(struct fy_journal_reader *rd, uint64_t seq);
  * readers have passed. */
 int fy_journal_reader_commit(struct fy_journal_reader *rd, uint64_t next_seq, struct fy_err *err);
 
+/* Bytes of the segments this reader still needs (from the segment holding its committed
+ * cursor to the end): its share of the disk, for per-sink quotas. */
+uint64_t fy_journal_reader_lag_bytes(struct fy_journal_reader *rd);
+
 /* Committed cursor (next seq to deliver). */
 uint64_t fy_journal_reader_committed(const struct fy_journal_reader *rd);
 
