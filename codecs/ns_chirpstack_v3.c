@@ -11,7 +11,7 @@ static const char FMT[] = "chirpstack-v3";
 static int cs3_decode(const struct fy_msg *in, struct fy_uplink *up, struct fy_err *err)
 {
     cJSON *root = fy_ns_parse(FMT, in, err);
-    const cJSON *rx, *g, *obj, *app;
+    const cJSON *obj, *app;
     cJSON *gws = NULL;
     char eui[64] = "";
     int64_t v, freq = -1;
@@ -69,18 +69,10 @@ static int cs3_decode(const struct fy_msg *in, struct fy_uplink *up, struct fy_e
     if (fy_ns_int(FMT, root, "txInfo.frequency", 0, 10000000000LL, &freq, err) < 0) {
         goto out;
     }
-    rx = fy_ns_get(root, "rxInfo");
-    if (!cJSON_IsArray(rx)) {
-        rx = NULL;
-    }
-    cJSON_ArrayForEach(g, rx)
-    {
-        const cJSON *id = fy_ns_get(g, "gatewayID");
-        if (fy_ns_str(FMT, g, "time", up->received_at, sizeof(up->received_at), err) < 0) {
-            goto out;
-        }
-        fy_ns_gateway(&gws, cJSON_IsString(id) ? id->valuestring : NULL, fy_ns_get(g, "rssi"),
-                      fy_ns_get(g, "loRaSNR"));
+    if (fy_ns_str(FMT, fy_ns_get(root, "rxInfo") ? fy_ns_get(root, "rxInfo")->child : NULL,
+                  "time", up->received_at, sizeof(up->received_at), err) < 0 ||
+        fy_ns_gateways(FMT, root, "rxInfo", "gatewayID", "rssi", "loRaSNR", &gws, err) != FY_OK) {
+        goto out;
     }
     rc = fy_ns_radio(up, (double)freq, -1, -1, gws);
     gws = NULL;

@@ -31,7 +31,7 @@ static void event_from_topic(const char *topic, char *out, size_t size)
 
 static int decode_up(const cJSON *root, struct fy_uplink *up, struct fy_err *err)
 {
-    const cJSON *rx, *g, *obj;
+    const cJSON *obj;
     cJSON *gws = NULL;
     int64_t v, sf = -1, bw = -1, freq = -1;
     int r;
@@ -60,18 +60,8 @@ static int decode_up(const cJSON *root, struct fy_uplink *up, struct fy_err *err
         fy_ns_int(FMT, root, "txInfo.modulation.lora.bandwidth", 0, 10000000, &bw, err) < 0) {
         return FY_EDECODE;
     }
-    rx = fy_ns_get(root, "rxInfo");
-    if (rx != NULL && !cJSON_IsArray(rx)) {
-        return fy_err_set(err, FY_EDECODE, "%s: rxInfo must be a list", FMT);
-    }
-    cJSON_ArrayForEach(g, rx)
-    {
-        const cJSON *id = fy_ns_get(g, "gatewayId");
-        if (fy_ns_gateway(&gws, cJSON_IsString(id) ? id->valuestring : NULL,
-                          fy_ns_get(g, "rssi"), fy_ns_get(g, "snr")) != FY_OK) {
-            cJSON_Delete(gws);
-            return fy_err_set(err, FY_ENOMEM, "out of memory");
-        }
+    if (fy_ns_gateways(FMT, root, "rxInfo", "gatewayId", "rssi", "snr", &gws, err) != FY_OK) {
+        return err->code;
     }
     return fy_ns_radio(up, (double)freq, (int)sf, (double)bw, gws) == FY_OK
                ? FY_OK

@@ -10,7 +10,7 @@ static const char FMT[] = "helium";
 static int helium_decode(const struct fy_msg *in, struct fy_uplink *up, struct fy_err *err)
 {
     cJSON *root = fy_ns_parse(FMT, in, err);
-    const cJSON *h, *hs;
+    const cJSON *hs;
     cJSON *gws = NULL;
     char eui[64] = "";
     int64_t v, ts;
@@ -53,16 +53,10 @@ static int helium_decode(const struct fy_msg *in, struct fy_uplink *up, struct f
         gmtime_r(&t, &tm);
         strftime(up->received_at, sizeof(up->received_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
     }
+    if (fy_ns_gateways(FMT, root, "hotspots", "name", "rssi", "snr", &gws, err) != FY_OK) {
+        goto out;
+    }
     hs = fy_ns_get(root, "hotspots");
-    if (!cJSON_IsArray(hs)) {
-        hs = NULL;
-    }
-    cJSON_ArrayForEach(h, hs)
-    {
-        const cJSON *id = fy_ns_get(h, "name");
-        fy_ns_gateway(&gws, cJSON_IsString(id) ? id->valuestring : NULL, fy_ns_get(h, "rssi"),
-                      fy_ns_get(h, "snr"));
-    }
     {
         const cJSON *f = cJSON_IsArray(hs) && hs->child ? fy_ns_get(hs->child, "frequency") : NULL;
         rc = fy_ns_radio(up, cJSON_IsNumber(f) ? f->valuedouble * 1e6 : -1, -1, -1, gws);

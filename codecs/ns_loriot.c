@@ -14,7 +14,7 @@ static const char FMT[] = "loriot";
 static int loriot_decode(const struct fy_msg *in, struct fy_uplink *up, struct fy_err *err)
 {
     cJSON *root = fy_ns_parse(FMT, in, err);
-    const cJSON *cmd, *data, *gw, *g;
+    const cJSON *cmd, *data;
     cJSON *gws = NULL;
     char eui[64] = "";
     int64_t v, ts, freq = -1;
@@ -72,15 +72,14 @@ static int loriot_decode(const struct fy_msg *in, struct fy_uplink *up, struct f
         n = strftime(up->received_at, sizeof(up->received_at), "%Y-%m-%dT%H:%M:%S", &tm);
         snprintf(up->received_at + n, sizeof(up->received_at) - n, ".%03dZ", (int)(ts % 1000));
     }
-    gw = fy_ns_get(root, "gws");
-    if (cJSON_IsArray(gw)) {
-        cJSON_ArrayForEach(g, gw)
-        {
-            const cJSON *id = fy_ns_get(g, "gweui");
-            fy_ns_gateway(&gws, cJSON_IsString(id) ? id->valuestring : NULL,
-                          fy_ns_get(g, "rssi"), fy_ns_get(g, "snr"));
-        }
-    } else if (fy_ns_get(root, "rssi") != NULL) {
+    if (fy_ns_gateways(FMT, root, "gws", "gweui", "rssi", "snr", &gws, err) != FY_OK) {
+        goto out;
+    }
+    if (gws == NULL && fy_ns_get(root, "rssi") != NULL) {
+        /* "rx" at basic verbosity: one unnamed gateway's signal at the top level */
+        fy_ns_gateway(&gws, NULL, fy_ns_get(root, "rssi"), fy_ns_get(root, "snr"));
+    }
+    if (gws == NULL && fy_ns_get(root, "rssi") != NULL) {
         fy_ns_gateway(&gws, NULL, fy_ns_get(root, "rssi"), fy_ns_get(root, "snr"));
     }
     rc = fy_ns_radio(up, (double)freq, -1, -1, gws);

@@ -13,7 +13,7 @@ static const char FMT[] = "thingpark";
 static int thingpark_decode(const struct fy_msg *in, struct fy_uplink *up, struct fy_err *err)
 {
     cJSON *root = fy_ns_parse(FMT, in, err);
-    const cJSON *u, *lrrs, *l, *hex;
+    const cJSON *u, *hex;
     cJSON *gws = NULL;
     char eui[64] = "";
     int64_t v;
@@ -66,15 +66,8 @@ static int thingpark_decode(const struct fy_msg *in, struct fy_uplink *up, struc
             goto out;
         }
     }
-    lrrs = fy_ns_get(u, "Lrrs.Lrr");
-    if (!cJSON_IsArray(lrrs)) {
-        lrrs = NULL;
-    }
-    cJSON_ArrayForEach(l, lrrs)
-    {
-        const cJSON *id = fy_ns_get(l, "Lrrid");
-        fy_ns_gateway(&gws, cJSON_IsString(id) ? id->valuestring : NULL, fy_ns_get(l, "LrrRSSI"),
-                      fy_ns_get(l, "LrrSNR"));
+    if (fy_ns_gateways(FMT, u, "Lrrs.Lrr", "Lrrid", "LrrRSSI", "LrrSNR", &gws, err) != FY_OK) {
+        goto out;
     }
     {
         const cJSON *sf = fy_ns_get(u, "SpFact");

@@ -38,7 +38,7 @@ static void tenant_from_topic(const char *topic, char *out, size_t size)
 
 static int decode_uplink(const cJSON *um, struct fy_uplink *up, struct fy_err *err)
 {
-    const cJSON *md, *g, *dp;
+    const cJSON *dp;
     cJSON *gws = NULL;
     int64_t v, sf = -1, bw = -1, freq = -1;
     int r;
@@ -68,18 +68,9 @@ static int decode_uplink(const cJSON *um, struct fy_uplink *up, struct fy_err *e
         fy_ns_int(FMT, um, "settings.data_rate.lora.bandwidth", 0, 10000000, &bw, err) < 0) {
         return FY_EDECODE;
     }
-    md = fy_ns_get(um, "rx_metadata");
-    if (md != NULL && !cJSON_IsArray(md)) {
-        return fy_err_set(err, FY_EDECODE, "%s: uplink_message.rx_metadata must be a list", FMT);
-    }
-    cJSON_ArrayForEach(g, md)
-    {
-        const cJSON *id = fy_ns_get(g, "gateway_ids.gateway_id");
-        if (fy_ns_gateway(&gws, cJSON_IsString(id) ? id->valuestring : NULL,
-                          fy_ns_get(g, "rssi"), fy_ns_get(g, "snr")) != FY_OK) {
-            cJSON_Delete(gws);
-            return fy_err_set(err, FY_ENOMEM, "out of memory");
-        }
+    if (fy_ns_gateways(FMT, um, "rx_metadata", "gateway_ids.gateway_id", "rssi", "snr", &gws,
+                       err) != FY_OK) {
+        return err->code;
     }
     return fy_ns_radio(up, (double)freq, (int)sf, (double)bw, gws) == FY_OK
                ? FY_OK

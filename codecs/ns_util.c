@@ -193,6 +193,32 @@ int fy_ns_gateway(cJSON **gws, const char *id, const cJSON *rssi, const cJSON *s
     return FY_OK;
 }
 
+int fy_ns_gateways(const char *fmt, const cJSON *obj, const char *list_path, const char *id_path,
+                   const char *rssi_path, const char *snr_path, cJSON **gws, struct fy_err *err)
+{
+    const cJSON *list = fy_ns_get(obj, list_path);
+    const cJSON *g;
+
+    *gws = NULL;
+    if (list == NULL || cJSON_IsNull(list)) {
+        return FY_OK;
+    }
+    if (!cJSON_IsArray(list)) {
+        return fy_err_set(err, FY_EDECODE, "%s: %s must be a list", fmt, list_path);
+    }
+    cJSON_ArrayForEach(g, list)
+    {
+        const cJSON *id = fy_ns_get(g, id_path);
+        if (fy_ns_gateway(gws, cJSON_IsString(id) ? id->valuestring : NULL,
+                          fy_ns_get(g, rssi_path), fy_ns_get(g, snr_path)) != FY_OK) {
+            cJSON_Delete(*gws);
+            *gws = NULL;
+            return fy_err_set(err, FY_ENOMEM, "out of memory");
+        }
+    }
+    return FY_OK;
+}
+
 int fy_ns_radio(struct fy_uplink *up, double freq, int sf, double bw, cJSON *gateways)
 {
     cJSON *r = cJSON_CreateObject();

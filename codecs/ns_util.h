@@ -36,6 +36,12 @@ int fy_ns_payload_b64(const char *fmt, const cJSON *obj, const char *path, struc
  * caller (taken; may be NULL). */
 int fy_ns_radio(struct fy_uplink *up, double freq, int sf, double bw, cJSON *gateways);
 
+/* Build the gateway list from the array at list_path of obj: each item's id_path, rssi_path and
+ * snr_path. *gws receives the list (NULL when there is none). FY_EDECODE when list_path is not
+ * an array, FY_ENOMEM. */
+int fy_ns_gateways(const char *fmt, const cJSON *obj, const char *list_path, const char *id_path,
+                   const char *rssi_path, const char *snr_path, cJSON **gws, struct fy_err *err);
+
 /* Append {"id", "rssi", "snr"} to gws (created on first use). */
 int fy_ns_gateway(cJSON **gws, const char *id, const cJSON *rssi, const cJSON *snr);
 
