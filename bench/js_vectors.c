@@ -3,6 +3,7 @@
  * the Node.js reference results recorded in the vector file; also the decode rate.
  * Usage: bench_js_vectors --repo DIR --vectors vectors.jsonl [--verbose] [--rounds N]
  * (DIR is a local checkout of lorawan-devices; scripts/js-codec-check.sh fetches the paths). */
+#include "bridge/core/file.h"
 #include "codecs/js/js_engine.h"
 
 #include <cjson/cJSON.h>
@@ -62,27 +63,6 @@ static int same(const cJSON *a, const cJSON *b)
         return x == NULL && y == NULL;
     }
     return cJSON_Compare(a, b, 1);
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long n;
-
-    if (f == NULL) {
-        return NULL;
-    }
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = malloc((size_t)n + 1);
-    if (buf != NULL) {
-        *len = fread(buf, 1, (size_t)n, f);
-        buf[*len] = '\0';
-    }
-    fclose(f);
-    return buf;
 }
 
 static int hexval(int c)
@@ -169,7 +149,7 @@ int main(int argc, char **argv)
                 fy_js_destroy(js);
                 js = NULL;
                 snprintf(full, sizeof(full), "%s/%s", repo, path);
-                src = slurp(full, &len);
+                src = fy_file_read(full, 4u << 20, &len, NULL);
                 if (src != NULL) {
                     js = fy_js_create(src, len, path, 1000, 64u << 20, &err);
                     free(src);

@@ -4,6 +4,7 @@
 
 #include "bridge/config.h"
 #include "bridge/core/b64.h"
+#include "bridge/core/file.h"
 #include "bridge/core/log.h"
 #include "bridge/core/record.h"
 #include "bridge/deadletter.h"
@@ -438,37 +439,6 @@ static void decode_usage(FILE *out)
     fprintf(out, "\n");
 }
 
-static char *read_all_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    size_t cap = 0, n = 0;
-
-    if (f == NULL) {
-        return NULL;
-    }
-    for (;;) {
-        if (n + 4096 > cap) {
-            char *nb = realloc(buf, cap + 65536);
-            if (nb == NULL || cap > (16u << 20)) {
-                free(nb != NULL ? nb : buf);
-                fclose(f);
-                return NULL;
-            }
-            buf = nb;
-            cap += 65536;
-        }
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (r == 0) {
-            break;
-        }
-    }
-    fclose(f);
-    *len = n;
-    return buf;
-}
-
 int fy_cli_decode(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -543,11 +513,11 @@ int fy_cli_decode(int argc, char **argv)
     } else if (b64 != NULL) {
         bytes = fy_b64_decode(b64, strlen(b64), &n);
     } else {
-        bytes = (uint8_t *)read_all_file(file, &n);
+        bytes = (uint8_t *)fy_file_read(file, 16u << 20, &n, &err);
     }
     if (bytes == NULL) {
-        fprintf(stderr, "ferry: cannot read the input (%s)\n",
-                hex ? "bad hex" : b64 ? "bad base64" : file);
+        fprintf(stderr, "ferry: cannot read the input: %s\n",
+                hex ? "not hex" : b64 ? "not base64" : err.msg);
         goto out;
     }
     if (codec != NULL) {

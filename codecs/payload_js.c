@@ -1,17 +1,16 @@
 /* payload_js.c - the `javascript` payload codec: runs a TTN/ChirpStack device decoder
  * (decodeUplink(input) -> {data, warnings, errors}) in an embedded engine, one per route. */
+#include "bridge/core/file.h"
 #include "bridge/core/log.h"
 #include "bridge/core/opts.h"
 #include "codecs/codec.h"
 #include "codecs/js/js_engine.h"
 
-#include <errno.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define SCRIPT_MAX (4u << 20)
 
@@ -37,33 +36,6 @@ static const struct fy_opt js_opts_tbl[] = {
                "heap limit of the codec's engine"),
     {0},
 };
-
-static char *read_file(const char *path, size_t *len, struct fy_err *err)
-{
-    struct stat st;
-    FILE *f = fopen(path, "rb");
-    char *buf;
-
-    if (f == NULL) {
-        fy_err_set(err, FY_EIO, "cannot open script %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    if (fstat(fileno(f), &st) != 0 || st.st_size < 0 || (size_t)st.st_size > SCRIPT_MAX) {
-        fclose(f);
-        fy_err_set(err, FY_ETOOBIG, "script %s is larger than %u bytes", path, SCRIPT_MAX);
-        return NULL;
-    }
-    buf = malloc((size_t)st.st_size + 1);
-    if (buf == NULL) {
-        fclose(f);
-        fy_err_set(err, FY_ENOMEM, "out of memory");
-        return NULL;
-    }
-    *len = fread(buf, 1, (size_t)st.st_size, f);
-    buf[*len] = '\0';
-    fclose(f);
-    return buf;
-}
 
 static void js_destroy(void *ctx)
 {
@@ -101,7 +73,7 @@ static void *js_create(const struct fy_node *opts, struct fy_err *err)
         goto fail;
     }
     snprintf(c->tag, sizeof(c->tag), "codec:javascript:%s", c->o.script);
-    src = read_file(c->o.script, &len, err);
+    src = fy_file_read(c->o.script, SCRIPT_MAX, &len, err);
     if (src == NULL) {
         goto fail;
     }

@@ -2,6 +2,7 @@
  * in the real Kafka as the expected envelopes, with key = devEUI and the recType/event_type/id
  * headers; bad input (malformed JSON, wrong format, binary garbage, 1 MB) is dead-lettered
  * with a reason while the next good message still goes through; SIGTERM exits 0. */
+#include "bridge/core/file.h"
 #include "tests/integration/harness.h"
 #include "tests/unit/assert.h"
 
@@ -16,20 +17,7 @@ int init_integration_tests(void);
 
 static char *slurp(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    char *b;
-    long n;
-
-    if (f == NULL) {
-        return NULL;
-    }
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    b = calloc(1, (size_t)n + 1);
-    *len = fread(b, 1, (size_t)n, f);
-    fclose(f);
-    return b;
+    return fy_file_read(path, 1u << 20, len, NULL);
 }
 
 static const struct fy_h_kmsg *find_key(const struct fy_h_kmsg *m, size_t n, const char *key)

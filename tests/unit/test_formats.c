@@ -3,6 +3,7 @@
  * input of every kind: each is FY_EDECODE with a reason, never a crash. */
 #include "codecs/codec.h"
 #include "bridge/core/b64.h"
+#include "bridge/core/file.h"
 #include "tests/unit/assert.h"
 
 #include <CUnit/CUnit.h>
@@ -67,23 +68,9 @@ static const struct expect cases[] = {
 static char *slurp(const char *rel, size_t *len)
 {
     char path[512];
-    FILE *f;
-    char *b;
-    long n;
 
     snprintf(path, sizeof(path), "%s/uplinks/%s", FERRY_FIXTURES, rel);
-    f = fopen(path, "rb");
-    if (f == NULL) {
-        return NULL;
-    }
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    b = malloc((size_t)n + 1);
-    *len = fread(b, 1, (size_t)n, f);
-    b[*len] = '\0';
-    fclose(f);
-    return b;
+    return fy_file_read(path, 1u << 20, len, NULL);
 }
 
 static void test_fixtures(void)

@@ -2,6 +2,7 @@
  * script conventions, our own device decoders against published examples, and the limits:
  * exceptions, endless loops (time limit), unbounded allocation (heap limit), deep recursion,
  * syntax errors. */
+#include "bridge/core/file.h"
 #include "codecs/js/js_engine.h"
 #include "tests/unit/assert.h"
 
@@ -21,23 +22,7 @@ static struct fy_js *load_str(const char *src, int timeout_ms, size_t heap, stru
 
 static char *slurp(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long n;
-
-    if (f == NULL) {
-        return NULL;
-    }
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = calloc(1, (size_t)n + 1);
-    if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    return buf;
+    return fy_file_read(path, 1u << 20, NULL, NULL);
 }
 
 static double now_ms(void)
