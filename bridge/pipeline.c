@@ -296,12 +296,15 @@ static int journal_record(struct fy_pipeline *p, const struct fy_record *rec)
 }
 
 /* Build the record for one route and append it. Decode failures are dead-lettered. */
-static int run_route(struct fy_pipeline *p, struct route *rt, const struct fy_route_match *m,
-                     struct fy_source *src, const struct fy_msg *msg)
+/* Payload codec, envelope, destinations, journal for one decoded uplink (cleared here). raw is
+ * what the envelope id hashes when the uplink has no frame counter. */
+static int deliver_uplink(struct fy_pipeline *p, struct route *rt, const struct fy_route_match *m,
+                          struct fy_source *src, const struct fy_msg *msg, struct fy_uplink *upp,
+                          const void *raw, size_t raw_len)
 {
     const struct fy_route_conf *rc = rt->conf;
     char dests[FY_RECORD_MAX_DESTS][DEST_MAX];
-    struct fy_uplink up;
+    struct fy_uplink up = *upp; /* takes ownership */
     struct fy_envelope env = {0};
     struct fy_record rec = {0};
     struct fy_err err = {0};
@@ -310,15 +313,7 @@ static int run_route(struct fy_pipeline *p, struct route *rt, const struct fy_ro
     size_t i;
     int rc_;
 
-    fy_uplink_init(&up);
-    if (rt->format->decode(msg, &up, &err) != FY_OK) {
-        FY_STAT_INC(p->stats.decode_errors);
-        snprintf(reason, sizeof(reason), "format %s: %s", rc->format, err.msg);
-        fy_log_warn(TAG, "route '%s': message on '%s' dead-lettered: %s", rc->name, msg->topic,
-                    reason);
-        fy_uplink_clear(&up);
-        return dead_letter(p, "decode", reason, rc->name, src, msg);
-    }
+    fy_uplink_init(upp);
     if (rt->codec != NULL) {
         if (rt->codec->decode(rt->codec_ctx, &up, &obj, &err) != FY_OK) {
             FY_STAT_INC(p->stats.decode_errors);
@@ -341,8 +336,7 @@ static int run_route(struct fy_pipeline *p, struct route *rt, const struct fy_ro
         }
     }
     rc_ = fy_envelope_build(&env, &up, obj, rc->rec_type, rc->event_type,
-                            src != NULL ? fy_source_name(src) : msg->source, msg->payload,
-                            msg->len, &err);
+                            src != NULL ? fy_source_name(src) : msg->source, raw, raw_len, &err);
     obj = NULL; /* owned by the envelope builder now */
     if (rc_ != FY_OK) {
         FY_STAT_INC(p->stats.decode_errors);
@@ -386,6 +380,44 @@ static int run_route(struct fy_pipeline *p, struct route *rt, const struct fy_ro
     rc_ = journal_record(p, &rec);
     fy_envelope_clear(&env);
     fy_uplink_clear(&up);
+    return rc_;
+}
+
+/* Decode msg with the route's format (one uplink, or several for batch formats) and deliver
+ * each. Decode failures are dead-lettered. */
+static int run_route(struct fy_pipeline *p, struct route *rt, const struct fy_route_match *m,
+                     struct fy_source *src, const struct fy_msg *msg)
+{
+    const struct fy_route_conf *rc = rt->conf;
+    struct fy_uplink up, *many = NULL;
+    struct fy_err err = {0};
+    char reason[400];
+    size_t n = 0, i;
+    int rc_ = FY_OK;
+
+    fy_uplink_init(&up);
+    if (rt->format->decode_multi != NULL
+            ? rt->format->decode_multi(msg, &many, &n, &err) != FY_OK
+            : rt->format->decode(msg, &up, &err) != FY_OK) {
+        FY_STAT_INC(p->stats.decode_errors);
+        snprintf(reason, sizeof(reason), "format %s: %s", rc->format, err.msg);
+        fy_log_warn(TAG, "route '%s': message on '%s' dead-lettered: %s", rc->name, msg->topic,
+                    reason);
+        fy_uplink_clear(&up);
+        return dead_letter(p, "decode", reason, rc->name, src, msg);
+    }
+    if (rt->format->decode_multi == NULL) {
+        return deliver_uplink(p, rt, m, src, msg, &up, msg->payload, msg->len);
+    }
+    /* a batch: each element is its own record (its id hashes the element's bytes) */
+    for (i = 0; i < n; i++) {
+        if (rc_ == FY_OK) {
+            rc_ = deliver_uplink(p, rt, m, src, msg, &many[i], many[i].payload,
+                                 many[i].payload_len);
+        }
+        fy_uplink_clear(&many[i]);
+    }
+    free(many);
     return rc_;
 }
 

@@ -20,6 +20,12 @@ struct fy_format_plugin {
     /* Parse in into out (initialized by the caller with fy_uplink_init). On error returns
      * FY_EDECODE (or FY_ETOOBIG) with a reason; out is then cleared by the caller. */
     int (*decode)(const struct fy_msg *in, struct fy_uplink *out, struct fy_err *err);
+    /* Optional, for batch formats (one message, several records): used instead of decode.
+     * On FY_OK *out is a malloc'ed array of *n uplinks (the caller clears each with
+     * fy_uplink_clear and frees the array); each uplink's payload holds its element's bytes,
+     * which its envelope id hashes. */
+    int (*decode_multi)(const struct fy_msg *in, struct fy_uplink **out, size_t *n,
+                        struct fy_err *err);
 };
 
 /* A device payload codec instance (the "unpacker"): decodes up->payload into an object. */

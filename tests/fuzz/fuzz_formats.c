@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -28,6 +29,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     msg.len = size - 1;
     msg.qos = 1;
     msg.recv_ms = 0;
+    if (f[pick]->decode_multi != NULL) {
+        struct fy_uplink *many = NULL;
+        size_t n_up = 0, k;
+        if (f[pick]->decode_multi(&msg, &many, &n_up, &err) == FY_OK) {
+            for (k = 0; k < n_up; k++) {
+                fy_uplink_clear(&many[k]);
+            }
+            free(many);
+        }
+    }
     fy_uplink_init(&up);
     if (f[pick]->decode(&msg, &up, &err) == FY_OK) {
         cJSON *j = fy_uplink_to_json(&up);

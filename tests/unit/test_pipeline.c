@@ -3,6 +3,7 @@
  * routes, unmatched topics, oversized and undecodable messages, and the dedup window across a
  * restart. */
 #include "bridge/config.h"
+#include "bridge/core/file.h"
 #include "bridge/core/log.h"
 #include "bridge/core/record.h"
 #include "bridge/deadletter.h"
@@ -42,7 +43,9 @@ static int rig_open(struct rig *r, int dedup)
             "routes:\n"
             "  - {name: up, match: \"v3/+/devices/+/up\", format: tts-v3, recType: io.a,\n"
             "     sinks: [{sink: k, topic: \"t.{recType}.{devEUI}\"}]}\n"
-            "  - {name: all, match: \"v3/#\", format: tts-v3, recType: io.b, sinks: [k]}\n",
+            "  - {name: all, match: \"v3/#\", format: tts-v3, recType: io.b, sinks: [k]}\n"
+            "  - {name: sc, match: \"smartclean/#\", format: smartclean, recType: io.sc,\n"
+            "     sinks: [k]}\n",
             r->dir, dedup);
     fclose(f);
     r->cfg = fy_config_load(path, &err);
@@ -199,6 +202,36 @@ static void test_dedup_survives_restart(void)
     }
 }
 
+static void test_smartclean_batch(void)
+{
+    struct rig r;
+    struct count c;
+    size_t len = 0;
+    char *batch = fy_file_read(FERRY_FIXTURES "/uplinks/smartclean/docs-batch-example.json",
+                               1 << 20, &len, NULL);
+
+    memset(&r, 0, sizeof(r));
+    snprintf(r.dir, sizeof(r.dir), "/tmp/ferry-ptest-XXXXXX");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(r.dir));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(batch);
+    CU_ASSERT_EQUAL_FATAL(rig_open(&r, 0), 0);
+    /* one message, a batch of two objects: two records */
+    FY_ASSERT_EQ(emit(&r, "smartclean/site-1", batch, len), FY_OK);
+    FY_ASSERT_EQ(records(r.j, &c), 2);
+    FY_ASSERT_STR(c.dests[0], "io.sc:");
+    /* an element that is not a serialized object: the message is dead-lettered */
+    FY_ASSERT_EQ(emit(&r, "smartclean/site-1", "[\"{}\", 5]", 10), FY_OK);
+    FY_ASSERT_EQ(records(r.j, &c), 2);
+    FY_ASSERT_EQ(records(r.dlq, &c), 1);
+    rig_close(&r);
+    free(batch);
+    {
+        char cmd[200];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", r.dir);
+        CU_ASSERT_EQUAL(system(cmd), 0);
+    }
+}
+
 int init_pipeline_tests(void)
 {
     CU_pSuite s = CU_add_suite("pipeline", NULL, NULL);
@@ -206,7 +239,8 @@ int init_pipeline_tests(void)
     fy_log_setup(FY_LOG_ERROR, NULL);
     if (s == NULL ||
         CU_add_test(s, "routes, unmatched, dead letters", test_routes_unmatched_bad) == NULL ||
-        CU_add_test(s, "dedup window across a restart", test_dedup_survives_restart) == NULL) {
+        CU_add_test(s, "dedup window across a restart", test_dedup_survives_restart) == NULL ||
+        CU_add_test(s, "SmartClean batch: one record per object", test_smartclean_batch) == NULL) {
         return -1;
     }
     return 0;
