@@ -450,7 +450,7 @@ int fy_cli_decode(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
     const char *config = NULL, *route = NULL, *format = NULL, *codec = NULL, *script = NULL;
     const char *topic = "", *hex = NULL, *b64 = NULL, *file = NULL, *rec_type = "ferry.decode";
-    const struct fy_node *codec_opts = NULL;
+    const struct fy_node *codec_opts = NULL, *format_opts = NULL;
     struct fy_config *cfg = NULL;
     struct fy_node *script_node = NULL;
     struct fy_uplink up;
@@ -498,6 +498,7 @@ int fy_cli_decode(int argc, char **argv)
                 format = cfg->routes[i].format;
                 codec = cfg->routes[i].codec;
                 codec_opts = cfg->routes[i].codec_opts;
+                format_opts = cfg->routes[i].format_opts;
                 rec_type = cfg->routes[i].rec_type;
                 break;
             }
@@ -551,7 +552,17 @@ int fy_cli_decode(int argc, char **argv)
             fprintf(stderr, "ferry: unknown format '%s'\n", format);
             goto out_up;
         }
-        if (fp->decode(&msg, &up, &err) != FY_OK) {
+        if (fp->create != NULL) {
+            void *fctx = fp->create(format_opts, &err);
+            int frc = fctx != NULL ? fp->decode_ctx(fctx, &msg, &up, &err) : FY_ECONFIG;
+            if (fctx != NULL) {
+                fp->destroy(fctx);
+            }
+            if (frc != FY_OK) {
+                fprintf(stderr, "ferry: %s\n", err.msg);
+                goto out_up;
+            }
+        } else if (fp->decode(&msg, &up, &err) != FY_OK) {
             fprintf(stderr, "ferry: %s\n", err.msg);
             goto out_up;
         }

@@ -80,7 +80,7 @@ struct rconf {
     char *name, *match, *source, *format, *codec, *rec_type;
     int event_type;
     int final;
-    const struct fy_node *codec_opts, *sinks;
+    const struct fy_node *codec_opts, *sinks, *format_opts;
 };
 
 static const struct fy_opt route_opts[] = {
@@ -90,6 +90,8 @@ static const struct fy_opt route_opts[] = {
     FY_OPT_STR("format", NULL, FY_REQUIRED, offsetof(struct rconf, format), "network format"),
     FY_OPT_STR("codec", NULL, 0, offsetof(struct rconf, codec), "device payload codec"),
     FY_OPT_NODE("codec_options", 0, offsetof(struct rconf, codec_opts), "codec options"),
+    FY_OPT_NODE("format_options", 0, offsetof(struct rconf, format_opts),
+                "options of a configurable format (generic-json)"),
     FY_OPT_STR("recType", NULL, FY_REQUIRED, offsetof(struct rconf, rec_type), "envelope recType"),
     FY_OPT_ENUM("event_type", "create", event_words, offsetof(struct rconf, event_type),
                 "envelope event_type"),
@@ -274,6 +276,7 @@ static int load_route(struct fy_config *cfg, const struct fy_node *item, size_t 
     rc->event_type = dup_str(event_words[r.event_type]);
     rc->final = r.final;
     rc->codec_opts = r.codec_opts;
+    rc->format_opts = r.format_opts;
     if (rc->name == NULL || rc->match == NULL || rc->format == NULL || rc->rec_type == NULL ||
         rc->event_type == NULL) {
         rc_ = fy_err_set(err, FY_ENOMEM, "out of memory");
@@ -316,6 +319,21 @@ static int load_route(struct fy_config *cfg, const struct fy_node *item, size_t 
         fy_conf_error(err, fy_conf_get(item, "format"), 0, "unknown format '%s' (expected one "
                       "of: %s)", rc->format, list);
         goto out;
+    }
+    {
+        const struct fy_format_plugin *fp = fy_codec_format_find(rc->format);
+        if (rc->format_opts != NULL && fp->create == NULL) {
+            fy_conf_error(err, fy_conf_get(item, "format_options"), 1, "format '%s' takes no "
+                          "format_options", rc->format);
+            goto out;
+        }
+        if (fp->create != NULL) {
+            void *ctx = fp->create(rc->format_opts, err);
+            if (ctx == NULL) {
+                goto out;
+            }
+            fp->destroy(ctx);
+        }
     }
     if (rc->codec != NULL) {
         const struct fy_payload_plugin *p = fy_codec_payload_find(rc->codec);

@@ -45,6 +45,7 @@ struct fy_route_conf {
     char *match;          /* MQTT topic filter */
     char *source;         /* NULL = any source */
     char *format;         /* network format (validated against the codec registry) */
+    const struct fy_node *format_opts;  /* format_options (configurable formats), or NULL */
     char *codec;          /* device payload codec, NULL = none */
     const struct fy_node *codec_opts;
     char *rec_type;       /* envelope recType */

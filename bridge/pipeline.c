@@ -24,6 +24,7 @@
 struct route {
     const struct fy_route_conf *conf;               /* borrowed */
     const struct fy_format_plugin *format;
+    void *format_ctx;                               /* configurable formats */
     const struct fy_payload_plugin *codec;          /* NULL = none */
     void *codec_ctx;
 };
@@ -111,6 +112,13 @@ struct fy_pipeline *fy_pipeline_create(const struct fy_config *cfg, struct fy_jo
             fy_err_set(err, FY_ECONFIG, "route '%s': unknown format '%s'", rc->name, rc->format);
             goto fail;
         }
+        if (rt->format->create != NULL) {
+            rt->format_ctx = rt->format->create(rc->format_opts, err);
+            if (rt->format_ctx == NULL) {
+                fy_err_prefix(err, "route '%s': format '%s': ", rc->name, rc->format);
+                goto fail;
+            }
+        }
         if (rc->codec != NULL) {
             rt->codec = fy_codec_payload_find(rc->codec);
             if (rt->codec == NULL) {
@@ -154,6 +162,9 @@ void fy_pipeline_destroy(struct fy_pipeline *p)
     for (i = 0; p->routes != NULL && i < p->n_routes; i++) {
         if (p->routes[i].codec_ctx != NULL) {
             p->routes[i].codec->destroy(p->routes[i].codec_ctx);
+        }
+        if (p->routes[i].format_ctx != NULL) {
+            p->routes[i].format->destroy(p->routes[i].format_ctx);
         }
     }
     free(p->routes);
@@ -398,7 +409,8 @@ static int run_route(struct fy_pipeline *p, struct route *rt, const struct fy_ro
     fy_uplink_init(&up);
     if (rt->format->decode_multi != NULL
             ? rt->format->decode_multi(msg, &many, &n, &err) != FY_OK
-            : rt->format->decode(msg, &up, &err) != FY_OK) {
+        : rt->format_ctx != NULL ? rt->format->decode_ctx(rt->format_ctx, msg, &up, &err) != FY_OK
+                                 : rt->format->decode(msg, &up, &err) != FY_OK) {
         FY_STAT_INC(p->stats.decode_errors);
         snprintf(reason, sizeof(reason), "format %s: %s", rc->format, err.msg);
         fy_log_warn(TAG, "route '%s': message on '%s' dead-lettered: %s", rc->name, msg->topic,

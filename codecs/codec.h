@@ -26,6 +26,13 @@ struct fy_format_plugin {
      * which its envelope id hashes. */
     int (*decode_multi)(const struct fy_msg *in, struct fy_uplink **out, size_t *n,
                         struct fy_err *err);
+    /* Optional, for configurable formats: create a context from the route's format_options
+     * (node may be NULL; NULL + err on bad options), decode with it (pure, thread-safe on one
+     * ctx), destroy it. When create is set, the host calls decode_ctx instead of decode. */
+    void *(*create)(const struct fy_node *opts, struct fy_err *err);
+    int (*decode_ctx)(const void *ctx, const struct fy_msg *in, struct fy_uplink *out,
+                      struct fy_err *err);
+    void (*destroy)(void *ctx);
 };
 
 /* A device payload codec instance (the "unpacker"): decodes up->payload into an object. */

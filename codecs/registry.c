@@ -10,6 +10,7 @@ extern const struct fy_format_plugin fy_format_helium;
 extern const struct fy_format_plugin fy_format_loriot;
 extern const struct fy_format_plugin fy_format_thingpark;
 extern const struct fy_format_plugin fy_format_smartclean;
+extern const struct fy_format_plugin fy_format_generic_json;
 extern const struct fy_payload_plugin fy_payload_javascript;
 extern const struct fy_payload_plugin fy_payload_cayenne;
 extern const struct fy_payload_plugin fy_payload_raw;
@@ -22,6 +23,7 @@ static const struct fy_format_plugin *const formats[] = {
     &fy_format_loriot,
     &fy_format_thingpark,
     &fy_format_smartclean,
+    &fy_format_generic_json,
     NULL,
 };
 

@@ -45,7 +45,10 @@ static int rig_open(struct rig *r, int dedup)
             "     sinks: [{sink: k, topic: \"t.{recType}.{devEUI}\"}]}\n"
             "  - {name: all, match: \"v3/#\", format: tts-v3, recType: io.b, sinks: [k]}\n"
             "  - {name: sc, match: \"smartclean/#\", format: smartclean, recType: io.sc,\n"
-            "     sinks: [k]}\n",
+            "     sinks: [k]}\n"
+            "  - {name: gen, match: \"generic/#\", format: generic-json, recType: io.g,\n"
+            "     format_options: {dev_eui: dev.eui, f_cnt: counter, payload: raw,\n"
+            "                      payload_encoding: hex}, sinks: [{sink: k, topic: \"{devEUI}\"}]}\n",
             r->dir, dedup);
     fclose(f);
     r->cfg = fy_config_load(path, &err);
@@ -219,9 +222,16 @@ static void test_smartclean_batch(void)
     FY_ASSERT_EQ(emit(&r, "smartclean/site-1", batch, len), FY_OK);
     FY_ASSERT_EQ(records(r.j, &c), 2);
     FY_ASSERT_STR(c.dests[0], "io.sc:");
+    /* generic-json with per-route field paths */
+    {
+        const char *g = "{\"dev\":{\"eui\":\"AABBCCDDEEFF0011\"},\"counter\":7,\"raw\":\"0102\"}";
+        FY_ASSERT_EQ(emit(&r, "generic/x", g, strlen(g)), FY_OK);
+        FY_ASSERT_EQ(records(r.j, &c), 3);
+        FY_ASSERT_STR(c.dests[2], "io.g:aabbccddeeff0011");
+    }
     /* an element that is not a serialized object: the message is dead-lettered */
     FY_ASSERT_EQ(emit(&r, "smartclean/site-1", "[\"{}\", 5]", 10), FY_OK);
-    FY_ASSERT_EQ(records(r.j, &c), 2);
+    FY_ASSERT_EQ(records(r.j, &c), 3);
     FY_ASSERT_EQ(records(r.dlq, &c), 1);
     rig_close(&r);
     free(batch);
