@@ -33,7 +33,11 @@ cat "$work/ceiling.out" | grep ceiling
 ceiling=$(sed -n 's/.*: \([0-9]*\) msg\/s.*/\1/p' "$work/ceiling.out")
 
 run_ferry() {
-    local topic=$1
+    local topic=$1 codec=${2:-}
+    local c=""
+    if [ "$codec" = js ]; then
+        c="codec: javascript, codec_options: {script: \"$top/bench/bench-decoder.js\"},"
+    fi
     # create the topic first so the consumer's group assignment is done before the load starts
     "$top/scripts/services" kafka-topic "$topic" >/dev/null 2>&1 || true
     cat > "$work/ferry.yaml" <<EOT
@@ -46,8 +50,8 @@ sources:
 sinks:
   - {name: kafka, type: kafka, brokers: "$FERRY_KAFKA_BROKERS", linger_ms: 5}
 routes:
-  - {match: "v3/+/devices/+/up", format: tts-v3, recType: io.bench.tts, sinks: [{sink: kafka, topic: $topic}]}
-  - {match: "application/+/device/+/event/up", format: chirpstack-v4, recType: io.bench.cs, sinks: [{sink: kafka, topic: $topic}]}
+  - {match: "v3/+/devices/+/up", format: tts-v3, $c recType: io.bench.tts, sinks: [{sink: kafka, topic: $topic}]}
+  - {match: "application/+/device/+/event/up", format: chirpstack-v4, $c recType: io.bench.cs, sinks: [{sink: kafka, topic: $topic}]}
 EOT
     "$build/ferry" run -c "$work/ferry.yaml" -l info 2> "$work/ferry-$topic.log" &
     ferry_pid=$!
@@ -74,6 +78,17 @@ cat "$work/rate.out"
 hwm1=$(stop_ferry)
 ferry_rate=$(sed -n 's/.*s: \([0-9]*\) msg\/s.*/\1/p' "$work/rate.out")
 
+echo "== (b2) the same with a JavaScript codec on both routes (bench/bench-decoder.js)"
+run_ferry bench-rate-js js
+"$build/bench/bench_kafka_count" --brokers "$FERRY_KAFKA_BROKERS" --topic bench-rate-js --count "$N" --timeout 300 > "$work/rate-js.out" &
+kpid=$!
+sleep 2
+"$build/bench/bench_loadgen" --url "$FERRY_MQTT_URL" --count "$N" --qos "$QOS" --format mixed --inflight 200
+wait $kpid || true
+cat "$work/rate-js.out"
+stop_ferry >/dev/null
+js_rate=$(sed -n 's/.*s: \([0-9]*\) msg\/s.*/\1/p' "$work/rate-js.out")
+
 echo "== (c) latency at $RATE msg/s, $LAT_N uplinks"
 run_ferry bench-latency
 "$build/bench/bench_kafka_count" --brokers "$FERRY_KAFKA_BROKERS" --topic bench-latency --count "$LAT_N" --timeout 300 --latency > "$work/lat.out" &
@@ -90,5 +105,7 @@ echo "|---|---|"
 echo "| bare Paho subscriber (ceiling), msg/s | $ceiling |"
 echo "| Ferry MQTT -> journal -> Kafka, msg/s | $ferry_rate |"
 echo "| ratio Ferry / ceiling | $(python3 -c "print(f'{$ferry_rate/$ceiling:.2f}')") |"
+echo "| Ferry with a JavaScript codec on the route, msg/s | $js_rate |"
+echo "| ratio with codec / without | $(python3 -c "print(f'{$js_rate/$ferry_rate:.2f}')") |"
 echo "| latency at $RATE msg/s | $(sed -n 's/latency over [0-9]*: //p' "$work/lat.out") |"
 echo "| Ferry peak RSS (full speed / fixed rate) | $((hwm1 / 1024)) MiB / $((hwm2 / 1024)) MiB |"
