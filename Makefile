@@ -6,7 +6,7 @@ TEST_BUILD ?= build-test
 SANITIZE   ?= address,undefined
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps build demo test bench clean
+.PHONY: all deps build demo test tsan bench clean
 
 all: build
 
@@ -26,10 +26,18 @@ test: deps
 	ninja -C $(TEST_BUILD)
 	cd $(TEST_BUILD) && ctest --output-on-failure --timeout 1200 -LE 'slow|soak' -j 1
 
+# ThreadSanitizer on the threaded core (journal group commit, delivery workers, pipeline).
+# librdkafka and SpiderMonkey are not instrumented, so their tests stay in the ASan run.
+tsan: deps
+	cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	    -DFERRY_SANITIZE=thread -DFERRY_WERROR=ON >/dev/null
+	ninja -C build-tsan test_journal test_pipeline test_deliver
+	cd build-tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -R 'unit\.(journal|pipeline|deliver)$$'
+
 bench: deps
 	cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 	ninja -C build-release
 	bash bench/e2e.sh build-release
 
 clean:
-	rm -rf $(BUILD) $(TEST_BUILD) build-release
+	rm -rf $(BUILD) $(TEST_BUILD) build-release build-tsan
