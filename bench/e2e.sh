@@ -71,10 +71,10 @@ echo "== (b) Ferry MQTT -> Kafka, $N uplinks at QoS $QOS, full speed"
 run_ferry bench-rate
 "$build/bench/bench_kafka_count" --brokers "$FERRY_KAFKA_BROKERS" --topic bench-rate --count "$N" --timeout 300 > "$work/rate.out" &
 kpid=$!
-sleep 2
+until grep -q ready "$work/rate.out" 2>/dev/null; do sleep 0.1; done
 "$build/bench/bench_loadgen" --url "$FERRY_MQTT_URL" --count "$N" --qos "$QOS" --format mixed --inflight 200
 wait $kpid || true
-cat "$work/rate.out"
+grep -v ready "$work/rate.out"
 hwm1=$(stop_ferry)
 ferry_rate=$(sed -n 's/.*s: \([0-9]*\) msg\/s.*/\1/p' "$work/rate.out")
 
@@ -82,21 +82,21 @@ echo "== (b2) the same with a JavaScript codec on both routes (bench/bench-decod
 run_ferry bench-rate-js js
 "$build/bench/bench_kafka_count" --brokers "$FERRY_KAFKA_BROKERS" --topic bench-rate-js --count "$N" --timeout 300 > "$work/rate-js.out" &
 kpid=$!
-sleep 2
+until grep -q ready "$work/rate-js.out" 2>/dev/null; do sleep 0.1; done
 "$build/bench/bench_loadgen" --url "$FERRY_MQTT_URL" --count "$N" --qos "$QOS" --format mixed --inflight 200
 wait $kpid || true
-cat "$work/rate-js.out"
+grep -v ready "$work/rate-js.out"
 stop_ferry >/dev/null
 js_rate=$(sed -n 's/.*s: \([0-9]*\) msg\/s.*/\1/p' "$work/rate-js.out")
 
-echo "== (c) latency at $RATE msg/s, $LAT_N uplinks"
+echo "== (c) latency at $RATE msg/s, $LAT_N uplinks after 500 warm-up uplinks"
 run_ferry bench-latency
-"$build/bench/bench_kafka_count" --brokers "$FERRY_KAFKA_BROKERS" --topic bench-latency --count "$LAT_N" --timeout 300 --latency > "$work/lat.out" &
+"$build/bench/bench_kafka_count" --brokers "$FERRY_KAFKA_BROKERS" --topic bench-latency --count "$((LAT_N + 500))" --warmup 500 --timeout 300 --latency > "$work/lat.out" &
 kpid=$!
-sleep 6
-"$build/bench/bench_loadgen" --url "$FERRY_MQTT_URL" --count "$LAT_N" --qos "$QOS" --format mixed --rate "$RATE"
+until grep -q ready "$work/lat.out" 2>/dev/null; do sleep 0.1; done
+"$build/bench/bench_loadgen" --url "$FERRY_MQTT_URL" --count "$((LAT_N + 500))" --qos "$QOS" --format mixed --rate "$RATE"
 wait $kpid || true
-cat "$work/lat.out"
+grep -v ready "$work/lat.out"
 hwm2=$(stop_ferry)
 
 echo

@@ -58,7 +58,7 @@ static int cmp64(const void *a, const void *b)
 static void usage(void)
 {
     fprintf(stderr, "Usage: bench_kafka_count --brokers B --topic T --count N [--timeout S] "
-                    "[--latency] [--group G]\n"
+                    "[--latency] [--warmup W] [--group G]\n"
                     "Consumes N messages from the beginning of T and prints the rate; with\n"
                     "--latency also p50/p99 of (consume time - obj.receivedAt).\n");
 }
@@ -69,10 +69,11 @@ int main(int argc, char **argv)
         {"brokers", required_argument, NULL, 'b'}, {"topic", required_argument, NULL, 't'},
         {"count", required_argument, NULL, 'n'},   {"timeout", required_argument, NULL, 'T'},
         {"latency", no_argument, NULL, 'L'},       {"group", required_argument, NULL, 'g'},
+        {"warmup", required_argument, NULL, 'w'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
     const char *brokers = NULL, *topic = NULL;
     char group[128];
-    long count = 0, timeout_s = 120;
+    long count = 0, timeout_s = 120, warmup = 0;
     int latency = 0;
     int64_t *lat = NULL;
     long got = 0, nlat = 0;
@@ -84,7 +85,7 @@ int main(int argc, char **argv)
     int c;
 
     snprintf(group, sizeof(group), "bench-%ld", (long)getpid());
-    while ((c = getopt_long(argc, argv, "b:t:n:T:Lg:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "b:t:n:T:Lg:w:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'b': brokers = optarg; break;
         case 't': topic = optarg; break;
@@ -92,6 +93,7 @@ int main(int argc, char **argv)
         case 'T': timeout_s = strtol(optarg, NULL, 10); break;
         case 'L': latency = 1; break;
         case 'g': snprintf(group, sizeof(group), "%s", optarg); break;
+        case 'w': warmup = strtol(optarg, NULL, 10); break;
         default: usage(); return c == 'h' ? 0 : 2;
         }
     }
@@ -120,6 +122,25 @@ int main(int argc, char **argv)
     rd_kafka_topic_partition_list_destroy(subs);
 
     deadline = now_us() + (int64_t)timeout_s * 1000000;
+    /* Join the group and get partitions before the load starts (prints "ready"), so that the
+     * latency of the first messages is not the consumer's own start-up. */
+    for (;;) {
+        rd_kafka_topic_partition_list_t *a = NULL;
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+        int n = 0;
+        if (m != NULL) {
+            rd_kafka_message_destroy(m); /* nothing is published yet: only errors/EOF here */
+        }
+        if (rd_kafka_assignment(rk, &a) == RD_KAFKA_RESP_ERR_NO_ERROR && a != NULL) {
+            n = a->cnt;
+            rd_kafka_topic_partition_list_destroy(a);
+        }
+        if (n > 0 || now_us() > deadline) {
+            break;
+        }
+    }
+    printf("ready\n");
+    fflush(stdout);
     while (got < count && now_us() < deadline) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
         int64_t t;
@@ -135,7 +156,7 @@ int main(int argc, char **argv)
             first = t;
         }
         last = t;
-        if (latency) {
+        if (latency && got >= warmup) {
             cJSON *env = cJSON_ParseWithLength(m->payload, m->len);
             cJSON *obj = cJSON_GetObjectItemCaseSensitive(env, "obj");
             cJSON *ra = cJSON_GetObjectItemCaseSensitive(obj, "receivedAt");
