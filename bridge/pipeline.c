@@ -1,6 +1,7 @@
 /* pipeline.c - the ingest path: route, decode, wrap, journal; see pipeline.h. */
 #include "bridge/pipeline.h"
 
+#include "bridge/core/b64.h"
 #include "bridge/core/buf.h"
 #include "bridge/core/log.h"
 #include "bridge/core/record.h"
@@ -461,20 +462,13 @@ static int unmatched(struct fy_pipeline *p, struct fy_source *src, const struct 
     {
         cJSON *payload = cJSON_ParseWithLength(msg->payload, msg->len);
         if (payload == NULL) {
-            /* not JSON: keep the bytes as a string only when printable is not guaranteed,
-             * so store them as an array-free hex string */
-            static const char hex[] = "0123456789abcdef";
+            /* not JSON: keep the bytes as hex */
             char *h = malloc(msg->len * 2 + 1);
-            size_t i;
             if (h == NULL) {
                 cJSON_Delete(obj);
                 return FY_EAGAIN;
             }
-            for (i = 0; i < msg->len; i++) {
-                h[2 * i] = hex[((const unsigned char *)msg->payload)[i] >> 4];
-                h[2 * i + 1] = hex[((const unsigned char *)msg->payload)[i] & 15];
-            }
-            h[msg->len * 2] = '\0';
+            fy_hex_encode(msg->payload, msg->len, h);
             cJSON_AddStringToObject(obj, "payloadHex", h);
             free(h);
         } else {
