@@ -48,7 +48,8 @@ static int rig_open(struct rig *r, int dedup)
             "     sinks: [k]}\n"
             "  - {name: gen, match: \"generic/#\", format: generic-json, recType: io.g,\n"
             "     format_options: {dev_eui: dev.eui, f_cnt: counter, payload: raw,\n"
-            "                      payload_encoding: hex}, sinks: [{sink: k, topic: \"{devEUI}\"}]}\n",
+            "                      payload_encoding: hex}, sinks: [{sink: k, topic: \"{devEUI}\"}]}\n"
+            "unmatched: {sink: k, topic: ferry.unmatched}\n",
             r->dir, dedup);
     fclose(f);
     r->cfg = fy_config_load(path, &err);
@@ -141,21 +142,23 @@ static void test_routes_unmatched_bad(void)
     FY_ASSERT_EQ(records(r.j, &c), 2);
     FY_ASSERT_STR(c.dests[0], "io.a:t.io.a.4200000000000000");
     FY_ASSERT_STR(c.dests[1], "io.b:");
-    /* unmatched: acknowledged, counted, nothing stored */
+    /* unmatched: acknowledged, counted, sent to the catch-all sink as ferry.unmatched */
     FY_ASSERT_EQ(emit(&r, "other/topic", msg, len), FY_OK);
-    FY_ASSERT_EQ(records(r.j, &c), 2);
-    FY_ASSERT_EQ(FY_STAT_GET(fy_pipeline_stats(r.p)->unmatched), 1);
+    FY_ASSERT_EQ(emit(&r, "other/binary", "\x01\x02", 2), FY_OK);
+    FY_ASSERT_EQ(records(r.j, &c), 4);
+    FY_ASSERT_STR(c.dests[2], "ferry.unmatched:ferry.unmatched");
+    FY_ASSERT_EQ(FY_STAT_GET(fy_pipeline_stats(r.p)->unmatched), 2);
     /* too big and undecodable: dead letters, acknowledged */
     memset(big, '{', sizeof(big));
     FY_ASSERT_EQ(emit(&r, "v3/app1@ttn/devices/dev1/up", big, sizeof(big)), FY_OK);
     FY_ASSERT_EQ(emit(&r, "v3/app1@ttn/devices/dev1/up", "{oops", 5), FY_OK);
-    FY_ASSERT_EQ(records(r.j, &c), 2);
+    FY_ASSERT_EQ(records(r.j, &c), 4);
     FY_ASSERT_EQ(records(r.dlq, &c), 3); /* too big once + bad JSON for each of two routes */
     FY_ASSERT_EQ(FY_STAT_GET(fy_pipeline_stats(r.p)->too_big), 1);
     FY_ASSERT_EQ(FY_STAT_GET(fy_pipeline_stats(r.p)->decode_errors), 2);
     /* without dedup, a redelivery is a second record */
     FY_ASSERT_EQ(emit(&r, "v3/app1@ttn/devices/dev1/up", msg, len), FY_OK);
-    FY_ASSERT_EQ(records(r.j, &c), 4);
+    FY_ASSERT_EQ(records(r.j, &c), 6);
     rig_close(&r);
     free(msg);
     {
