@@ -8,7 +8,7 @@ pkgs=(
     libpaho-mqtt-dev librdkafka-dev libcjson-dev libyaml-dev libssl-dev libcurl4-openssl-dev
     libcunit1-dev libmozjs-102-dev
     mosquitto mosquitto-clients kcat
-    default-jre-headless maven python3
+    default-jre-headless maven python3 openssl
 )
 missing=()
 for p in "${pkgs[@]}"; do

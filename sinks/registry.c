@@ -4,9 +4,11 @@
 #include <string.h>
 
 extern const struct fy_sink_plugin fy_sink_kafka;
+extern const struct fy_sink_plugin fy_sink_webhook;
 
 static const struct fy_sink_plugin *const plugins[] = {
     &fy_sink_kafka,
+    &fy_sink_webhook,
     NULL,
 };
 

@@ -1,0 +1,601 @@
+/* webhook.c - the webhook sink: batches of envelopes POSTed to a customer's HTTPS endpoint with
+ * libcurl's multi interface; Basic, static-header and Standard Webhooks (HMAC-SHA256) signing;
+ * JSON array, NDJSON, SmartClean or one-envelope bodies; outcomes classified per batch.
+ *
+ * DESIGN: every call (submit, poll, drain) comes from the sink's worker thread, which also
+ * drives curl_multi; completions are reported from poll. A batch closes at batch_max_records,
+ * batch_max_bytes or batch_max_wait_ms; at most `parallel` requests are in flight. 413 splits a
+ * batch in halves down to one record, which is then rejected. */
+#include "sinks/sink.h"
+
+#include "bridge/core/b64.h"
+#include "bridge/core/buf.h"
+#include "bridge/core/log.h"
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <openssl/hmac.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+static const char *const format_words[] = {"json_array", "ndjson", "smartclean", "single", NULL};
+static const char *const auth_words[] = {"none", "basic", NULL};
+
+enum { F_ARRAY, F_NDJSON, F_SMARTCLEAN, F_SINGLE };
+
+struct item {
+    uint64_t ticket;
+    char *body;
+    size_t len;
+    char id[64];
+};
+
+struct batch {
+    struct item *items;
+    size_t n, bytes;
+    CURL *easy;
+    struct curl_slist *headers;
+    struct fy_buf req;       /* request body */
+    struct fy_buf resp;      /* first bytes of the response */
+    char retry_after[64];
+    struct batch *next;
+};
+
+struct webhook {
+    /* options */
+    char *url;
+    int format;
+    int64_t batch_max_records, batch_max_bytes, batch_max_wait_ms;
+    int64_t timeout_ms, connect_timeout_ms, parallel;
+    int allow_insecure;
+    char *ca_file, *cert_file, *key_file;
+    int auth;
+    char *username, *password;
+    char *signing_secret;
+    struct fy_kv_list headers;
+    /* state */
+    struct fy_sink *snk;
+    CURLM *multi;
+    struct batch *open;        /* collecting */
+    int64_t open_since;
+    struct batch *queue;       /* closed, waiting for a request slot (FIFO) */
+    struct batch *inflight;    /* requests running (list through next) */
+    size_t running;
+    unsigned char key[256];
+    size_t key_len;
+};
+
+static const struct fy_opt webhook_opts[] = {
+    FY_OPT_STR("url", NULL, FY_REQUIRED, offsetof(struct webhook, url), "https:// endpoint"),
+    FY_OPT_ENUM("format", "json_array", format_words, offsetof(struct webhook, format),
+                "json_array, ndjson, smartclean (array of serialized envelopes) or single"),
+    FY_OPT_INT("batch_max_records", "100", 1, 100000, offsetof(struct webhook, batch_max_records),
+               "records per request"),
+    FY_OPT_INT("batch_max_bytes", "1M", 1024, 1LL << 30, offsetof(struct webhook, batch_max_bytes),
+               "bytes per request"),
+    FY_OPT_INT("batch_max_wait_ms", "1000", 0, 3600000,
+               offsetof(struct webhook, batch_max_wait_ms), "longest wait to fill a batch"),
+    FY_OPT_INT("timeout_ms", "30000", 100, 600000, offsetof(struct webhook, timeout_ms),
+               "whole request"),
+    FY_OPT_INT("connect_timeout_ms", "10000", 100, 600000,
+               offsetof(struct webhook, connect_timeout_ms), "connection set-up"),
+    FY_OPT_INT("parallel", "4", 1, 64, offsetof(struct webhook, parallel),
+               "requests in flight to this endpoint"),
+    FY_OPT_BOOL("allow_insecure", "false", offsetof(struct webhook, allow_insecure),
+                "allow http:// (local use only)"),
+    FY_OPT_STR("ca_file", NULL, 0, offsetof(struct webhook, ca_file), "CA bundle"),
+    FY_OPT_STR("cert_file", NULL, 0, offsetof(struct webhook, cert_file), "client certificate"),
+    FY_OPT_STR("key_file", NULL, 0, offsetof(struct webhook, key_file), "client key"),
+    FY_OPT_ENUM("auth", "none", auth_words, offsetof(struct webhook, auth), "none or basic"),
+    FY_OPT_STR("username", NULL, 0, offsetof(struct webhook, username), "Basic user"),
+    FY_OPT_STR("password", NULL, FY_SECRET, offsetof(struct webhook, password), "Basic password"),
+    FY_OPT_STR("signing_secret", NULL, FY_SECRET, offsetof(struct webhook, signing_secret),
+               "Standard Webhooks secret (whsec_<base64> or raw)"),
+    FY_OPT_PREFIX("headers.", offsetof(struct webhook, headers),
+                  "static request headers (Authorization: Bearer ..., API keys)"),
+    {0},
+};
+
+static int64_t now_ms(void)
+{
+    struct timeval tv;
+
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static int webhook_check(void *ctx, struct fy_err *err)
+{
+    struct webhook *w = ctx;
+    size_t i;
+
+    if (strncmp(w->url, "https://", 8) != 0 &&
+        !(w->allow_insecure && strncmp(w->url, "http://", 7) == 0)) {
+        return fy_err_set(err, FY_ECONFIG, "url '%s': https:// required (http:// only with "
+                          "allow_insecure: true)", w->url);
+    }
+    if (w->auth == 1 && (w->username == NULL || w->password == NULL)) {
+        return fy_err_set(err, FY_ECONFIG, "auth: basic needs username and password");
+    }
+    for (i = 0; i < w->headers.n; i++) {
+        if (strpbrk(w->headers.items[i].value, "\r\n") != NULL ||
+            strpbrk(w->headers.items[i].key, "\r\n: ") != NULL) {
+            return fy_err_set(err, FY_ECONFIG, "line %d: header '%s' contains CR/LF or ':'",
+                              w->headers.items[i].line, w->headers.items[i].key);
+        }
+    }
+    return FY_OK;
+}
+
+static int webhook_init(struct fy_sink *snk, void *ctx, struct fy_err *err)
+{
+    struct webhook *w = ctx;
+
+    w->snk = snk;
+    if (webhook_check(w, err) != FY_OK) {
+        return FY_ECONFIG;
+    }
+    if (w->signing_secret != NULL) {
+        const char *s = w->signing_secret;
+        size_t n = 0;
+        uint8_t *k = NULL;
+        if (strncmp(s, "whsec_", 6) == 0) {
+            k = fy_b64_decode(s + 6, strlen(s + 6), &n);
+        }
+        if (k != NULL && n <= sizeof(w->key)) {
+            memcpy(w->key, k, n);
+            w->key_len = n;
+        } else {
+            w->key_len = strlen(s) < sizeof(w->key) ? strlen(s) : sizeof(w->key);
+            memcpy(w->key, s, w->key_len);
+        }
+        free(k);
+        if (w->key_len < 24) {
+            fy_log_warn(fy_sink_tag(snk), "signing_secret is shorter than 24 bytes");
+        }
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    w->multi = curl_multi_init();
+    if (w->multi == NULL) {
+        return fy_err_set(err, FY_ENOMEM, "cannot create a curl multi handle");
+    }
+    curl_multi_setopt(w->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)w->parallel);
+    return FY_OK;
+}
+
+static void batch_free(struct batch *b)
+{
+    size_t i;
+
+    if (b == NULL) {
+        return;
+    }
+    for (i = 0; i < b->n; i++) {
+        free(b->items[i].body);
+    }
+    free(b->items);
+    curl_slist_free_all(b->headers);
+    fy_buf_free(&b->req);
+    fy_buf_free(&b->resp);
+    free(b);
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg)
+{
+    struct batch *b = arg;
+    size_t len = size * n;
+    size_t room = b->resp.len < 512 ? 512 - b->resp.len : 0;
+
+    fy_buf_add(&b->resp, p, len < room ? len : room);
+    return len;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *arg)
+{
+    struct batch *b = arg;
+    size_t len = size * n;
+
+    if (len > 12 && strncasecmp(p, "retry-after:", 12) == 0) {
+        size_t k = 12;
+        while (k < len && (p[k] == ' ' || p[k] == '\t')) {
+            k++;
+        }
+        snprintf(b->retry_after, sizeof(b->retry_after), "%.*s", (int)(len - k), p + k);
+        b->retry_after[strcspn(b->retry_after, "\r\n")] = '\0';
+    }
+    return len;
+}
+
+/* Retry-After as delta-seconds or an HTTP-date, in ms from now; -1 if absent/invalid. */
+static int64_t retry_after_ms(const char *v)
+{
+    char *end;
+    long long s;
+    time_t t;
+
+    if (v == NULL || *v == '\0') {
+        return -1;
+    }
+    s = strtoll(v, &end, 10);
+    if (end != v && *end == '\0' && s >= 0) {
+        return s > 3600 ? 3600000 : s * 1000;
+    }
+    t = curl_getdate(v, NULL);
+    if (t < 0) {
+        return -1;
+    }
+    s = (long long)t * 1000 - now_ms();
+    return s < 0 ? 0 : s > 3600000 ? 3600000 : s;
+}
+
+static int build_body(struct webhook *w, struct batch *b)
+{
+    size_t i;
+    int rc = FY_OK;
+
+    fy_buf_init(&b->req, (size_t)w->batch_max_bytes * 2 + 1024);
+    if (w->format == F_ARRAY || w->format == F_SMARTCLEAN) {
+        rc = fy_buf_add(&b->req, "[", 1);
+    }
+    for (i = 0; rc == FY_OK && i < b->n; i++) {
+        const struct item *it = &b->items[i];
+        if (i > 0 && (w->format == F_ARRAY || w->format == F_SMARTCLEAN)) {
+            rc = fy_buf_add(&b->req, ",", 1);
+        }
+        if (rc == FY_OK && w->format == F_SMARTCLEAN) {
+            /* each envelope as a JSON string (SmartClean's "JSON-serialized objects") */
+            cJSON *s = cJSON_CreateString(it->body);
+            char *q = s ? cJSON_PrintUnformatted(s) : NULL;
+            rc = q ? fy_buf_addstr(&b->req, q) : FY_ENOMEM;
+            free(q);
+            cJSON_Delete(s);
+        } else if (rc == FY_OK) {
+            rc = fy_buf_add(&b->req, it->body, it->len);
+            if (rc == FY_OK && w->format == F_NDJSON) {
+                rc = fy_buf_add(&b->req, "\n", 1);
+            }
+        }
+    }
+    if (rc == FY_OK && (w->format == F_ARRAY || w->format == F_SMARTCLEAN)) {
+        rc = fy_buf_add(&b->req, "]", 1);
+    }
+    return rc;
+}
+
+/* Standard Webhooks: webhook-id (stable across retries), webhook-timestamp (this attempt),
+ * webhook-signature "v1,<base64 HMAC-SHA256 of id.timestamp.body>". */
+static struct curl_slist *sign(struct webhook *w, struct batch *b, struct curl_slist *h)
+{
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int mac_len = 0;
+    char line[256], ts[32];
+    char *sig;
+    struct fy_buf msg;
+
+    snprintf(ts, sizeof(ts), "%lld", (long long)(now_ms() / 1000));
+    fy_buf_init(&msg, b->req.len + 256);
+    fy_buf_printf(&msg, "%s.%s.", b->items[0].id, ts);
+    fy_buf_add(&msg, b->req.data, b->req.len);
+    HMAC(EVP_sha256(), w->key, (int)w->key_len, (const unsigned char *)msg.data, msg.len, mac,
+         &mac_len);
+    fy_buf_free(&msg);
+    sig = fy_b64_encode(mac, mac_len);
+    snprintf(line, sizeof(line), "webhook-id: %s", b->items[0].id);
+    h = curl_slist_append(h, line);
+    snprintf(line, sizeof(line), "webhook-timestamp: %s", ts);
+    h = curl_slist_append(h, line);
+    snprintf(line, sizeof(line), "webhook-signature: v1,%s", sig ? sig : "");
+    h = curl_slist_append(h, line);
+    free(sig);
+    return h;
+}
+
+static int start(struct webhook *w, struct batch *b)
+{
+    static const char *const ctypes[] = {"application/json", "application/x-ndjson",
+                                         "application/json", "application/json"};
+    char line[1200];
+    size_t i;
+
+    fy_buf_free(&b->req);
+    fy_buf_free(&b->resp);
+    fy_buf_init(&b->resp, 1024);
+    b->retry_after[0] = '\0';
+    if (build_body(w, b) != FY_OK) {
+        return FY_ETOOBIG;
+    }
+    curl_slist_free_all(b->headers);
+    b->headers = NULL;
+    snprintf(line, sizeof(line), "Content-Type: %s; charset=utf-8", ctypes[w->format]);
+    b->headers = curl_slist_append(b->headers, line);
+    for (i = 0; i < w->headers.n; i++) {
+        snprintf(line, sizeof(line), "%s: %s", w->headers.items[i].key,
+                 w->headers.items[i].value);
+        b->headers = curl_slist_append(b->headers, line);
+    }
+    if (w->key_len > 0) {
+        b->headers = sign(w, b, b->headers);
+    }
+    b->easy = curl_easy_init();
+    if (b->easy == NULL) {
+        return FY_ENOMEM;
+    }
+    curl_easy_setopt(b->easy, CURLOPT_URL, w->url);
+    curl_easy_setopt(b->easy, CURLOPT_POST, 1L);
+    curl_easy_setopt(b->easy, CURLOPT_POSTFIELDS, b->req.data);
+    curl_easy_setopt(b->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)b->req.len);
+    curl_easy_setopt(b->easy, CURLOPT_HTTPHEADER, b->headers);
+    curl_easy_setopt(b->easy, CURLOPT_TIMEOUT_MS, (long)w->timeout_ms);
+    curl_easy_setopt(b->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)w->connect_timeout_ms);
+    curl_easy_setopt(b->easy, CURLOPT_FOLLOWLOCATION, 0L); /* never follow redirects */
+    curl_easy_setopt(b->easy, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(b->easy, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(b->easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    curl_easy_setopt(b->easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(b->easy, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(b->easy, CURLOPT_WRITEDATA, b);
+    curl_easy_setopt(b->easy, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(b->easy, CURLOPT_HEADERDATA, b);
+    curl_easy_setopt(b->easy, CURLOPT_PRIVATE, b);
+    curl_easy_setopt(b->easy, CURLOPT_USERAGENT, "ferry-webhook/0.1");
+    if (w->ca_file != NULL) {
+        curl_easy_setopt(b->easy, CURLOPT_CAINFO, w->ca_file);
+    }
+    if (w->cert_file != NULL) {
+        curl_easy_setopt(b->easy, CURLOPT_SSLCERT, w->cert_file);
+    }
+    if (w->key_file != NULL) {
+        curl_easy_setopt(b->easy, CURLOPT_SSLKEY, w->key_file);
+    }
+    if (w->auth == 1) {
+        curl_easy_setopt(b->easy, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(b->easy, CURLOPT_USERNAME, w->username);
+        curl_easy_setopt(b->easy, CURLOPT_PASSWORD, w->password);
+    }
+    curl_multi_add_handle(w->multi, b->easy);
+    b->next = w->inflight;
+    w->inflight = b;
+    w->running++;
+    return FY_OK;
+}
+
+static void complete_all(struct webhook *w, struct batch *b, enum fy_sink_result res,
+                         const char *reason)
+{
+    size_t i;
+
+    for (i = 0; i < b->n; i++) {
+        fy_sink_complete(w->snk, b->items[i].ticket, res, reason);
+    }
+}
+
+static void enqueue(struct webhook *w, struct batch *b, int front)
+{
+    struct batch **pp = &w->queue;
+
+    if (front) {
+        b->next = w->queue;
+        w->queue = b;
+        return;
+    }
+    while (*pp != NULL) {
+        pp = &(*pp)->next;
+    }
+    b->next = NULL;
+    *pp = b;
+}
+
+static void close_open(struct webhook *w)
+{
+    if (w->open != NULL && w->open->n > 0) {
+        enqueue(w, w->open, 0);
+        w->open = NULL;
+    }
+}
+
+/* 413: split in halves (front of the queue, order kept); one record left: reject it. */
+static void split(struct webhook *w, struct batch *b, const char *reason)
+{
+    struct batch *a, *c;
+    size_t half = b->n / 2;
+
+    if (b->n <= 1) {
+        complete_all(w, b, FY_SINK_REJECT, reason);
+        batch_free(b);
+        return;
+    }
+    a = calloc(1, sizeof(*a));
+    c = calloc(1, sizeof(*c));
+    a->items = malloc(half * sizeof(*a->items));
+    c->items = malloc((b->n - half) * sizeof(*c->items));
+    memcpy(a->items, b->items, half * sizeof(*a->items));
+    memcpy(c->items, b->items + half, (b->n - half) * sizeof(*c->items));
+    a->n = half;
+    c->n = b->n - half;
+    b->n = 0; /* items moved */
+    batch_free(b);
+    enqueue(w, c, 1);
+    enqueue(w, a, 1);
+}
+
+static void finished(struct webhook *w, CURLMsg *m)
+{
+    struct batch *b = NULL;
+    long status = 0;
+    char reason[800];
+    CURLcode result = m->data.result; /* m is freed by curl_multi_remove_handle */
+
+    curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&b);
+    curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &status);
+    curl_multi_remove_handle(w->multi, m->easy_handle);
+    curl_easy_cleanup(m->easy_handle);
+    b->easy = NULL;
+    w->running--;
+    {
+        struct batch **pp = &w->inflight;
+        while (*pp != NULL && *pp != b) {
+            pp = &(*pp)->next;
+        }
+        if (*pp == b) {
+            *pp = b->next;
+        }
+        b->next = NULL;
+    }
+    if (result != CURLE_OK) {
+        snprintf(reason, sizeof(reason), "%s from %s", curl_easy_strerror(result),
+                 w->url);
+        complete_all(w, b, FY_SINK_RETRY, reason);
+    } else if (status >= 200 && status < 300) {
+        complete_all(w, b, FY_SINK_OK, NULL);
+    } else if (status == 413) {
+        snprintf(reason, sizeof(reason), "HTTP 413 from %s: a single record is too large",
+                 w->url);
+        split(w, b, reason);
+        return;
+    } else {
+        int64_t ra = retry_after_ms(b->retry_after);
+        int retry = status == 408 || status == 429 || status >= 500;
+        snprintf(reason, sizeof(reason), "%sHTTP %ld from %s%s: %.*s",
+                 ra >= 0 && retry ? "" : "", status, w->url,
+                 status >= 300 && status < 400 ? " (redirect not followed)" : "",
+                 (int)b->resp.len, b->resp.data ? b->resp.data : "");
+        if (retry && ra >= 0) {
+            char with[900];
+            snprintf(with, sizeof(with), "retry_after_ms=%lld; %s", (long long)ra, reason);
+            complete_all(w, b, FY_SINK_RETRY, with);
+        } else {
+            complete_all(w, b, retry ? FY_SINK_RETRY : FY_SINK_REJECT, reason);
+        }
+    }
+    batch_free(b);
+}
+
+static int webhook_submit(void *ctx, const struct fy_record *rec, const char *dest,
+                          uint64_t ticket)
+{
+    struct webhook *w = ctx;
+    struct batch *b;
+    struct item *it;
+
+    (void)dest;
+    if (w->open == NULL) {
+        if (w->running >= (size_t)w->parallel && w->queue != NULL) {
+            return FY_EAGAIN; /* requests in flight and a batch waiting: enough buffered */
+        }
+        w->open = calloc(1, sizeof(*w->open));
+        if (w->open == NULL) {
+            return FY_EAGAIN;
+        }
+        w->open->items = calloc((size_t)w->batch_max_records, sizeof(struct item));
+        w->open_since = now_ms();
+    }
+    b = w->open;
+    if (b->n > 0 && b->bytes + rec->body_len > (size_t)w->batch_max_bytes) {
+        close_open(w);
+        return FY_EAGAIN;
+    }
+    it = &b->items[b->n];
+    it->ticket = ticket;
+    it->body = malloc(rec->body_len + 1);
+    if (it->body == NULL) {
+        return FY_EAGAIN;
+    }
+    memcpy(it->body, rec->body, rec->body_len);
+    it->body[rec->body_len] = '\0';
+    it->len = rec->body_len;
+    snprintf(it->id, sizeof(it->id), "%s", rec->id);
+    b->n++;
+    b->bytes += rec->body_len;
+    if (w->format == F_SINGLE || b->n >= (size_t)w->batch_max_records) {
+        close_open(w);
+    }
+    return FY_OK;
+}
+
+static void webhook_poll(void *ctx, int timeout_ms)
+{
+    struct webhook *w = ctx;
+    CURLMsg *m;
+    int still = 0, left = 0;
+
+    if (w->open != NULL && w->open->n > 0 && now_ms() - w->open_since >= w->batch_max_wait_ms) {
+        close_open(w);
+    }
+    while (w->queue != NULL && w->running < (size_t)w->parallel) {
+        struct batch *b = w->queue;
+        w->queue = b->next;
+        if (start(w, b) != FY_OK) {
+            complete_all(w, b, FY_SINK_REJECT, "request body too large");
+            batch_free(b);
+        }
+    }
+    curl_multi_perform(w->multi, &still);
+    while ((m = curl_multi_info_read(w->multi, &left)) != NULL) {
+        if (m->msg == CURLMSG_DONE) {
+            finished(w, m);
+        }
+    }
+    if (w->running > 0) {
+        curl_multi_poll(w->multi, NULL, 0, timeout_ms > 0 ? timeout_ms : 1, NULL);
+    }
+}
+
+static int webhook_drain(void *ctx, int timeout_ms)
+{
+    struct webhook *w = ctx;
+    int64_t end = now_ms() + timeout_ms;
+
+    close_open(w);
+    while ((w->running > 0 || w->queue != NULL) && now_ms() < end) {
+        webhook_poll(w, 20);
+    }
+    return w->running == 0 && w->queue == NULL ? FY_OK : FY_ETIMEOUT;
+}
+
+static void webhook_exit(void *ctx)
+{
+    struct webhook *w = ctx;
+    CURLMsg *m;
+    int left;
+
+    while (w->queue != NULL) {
+        struct batch *b = w->queue;
+        w->queue = b->next;
+        batch_free(b);
+    }
+    batch_free(w->open);
+    w->open = NULL;
+    while (w->inflight != NULL) {
+        struct batch *b = w->inflight;
+        w->inflight = b->next;
+        curl_multi_remove_handle(w->multi, b->easy);
+        curl_easy_cleanup(b->easy);
+        b->easy = NULL;
+        batch_free(b);
+    }
+    if (w->multi != NULL) {
+        while ((m = curl_multi_info_read(w->multi, &left)) != NULL) {
+        }
+        curl_multi_cleanup(w->multi);
+        w->multi = NULL;
+    }
+    memset(w->key, 0, sizeof(w->key));
+}
+
+const struct fy_sink_plugin fy_sink_webhook = {
+    .abi = FY_SINK_ABI,
+    .name = "webhook",
+    .description = "HTTPS POST of envelope batches (libcurl), Basic/headers/HMAC signing",
+    .opts = webhook_opts,
+    .ctx_size = sizeof(struct webhook),
+    .init = webhook_init,
+    .submit = webhook_submit,
+    .poll = webhook_poll,
+    .drain = webhook_drain,
+    .exit = webhook_exit,
+    .max_inflight = 2000,
+    .check = webhook_check,
+};

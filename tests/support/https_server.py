@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""A real HTTPS (TLS, HTTP/1.1) test server for the webhook sink tests.
+
+Serves on 127.0.0.1 (port printed on stdout as "port N"), records every request as one JSON
+line in --log (method, path, headers, base64 body), and answers by path:
+  /ok              200
+  /fail500/N       500 for the first N requests to that path, then 200
+  /retry429        429 with Retry-After: 2 the first time, then 200
+  /bad400          400 with a JSON error body
+  /big413/K        413 when the request holds more than K records, else 200
+  /hang            accepts and never answers
+"""
+import argparse, base64, json, ssl, threading, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+counts = {}
+lock = threading.Lock()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length", "0"))
+        body = self.rfile.read(n)
+        with lock:
+            counts[self.path] = counts.get(self.path, 0) + 1
+            seen = counts[self.path]
+            with open(self.server.log, "a") as f:
+                f.write(json.dumps({"method": "POST", "path": self.path,
+                                    "headers": {k.lower(): v for k, v in self.headers.items()},
+                                    "body": base64.b64encode(body).decode()}) + "\n")
+        parts = self.path.strip("/").split("/")
+        status, extra, payload = 200, {}, b'{"ok":true}'
+        if parts[0] == "fail500" and seen <= int(parts[1]):
+            status = 500
+        elif parts[0] == "retry429" and seen == 1:
+            status, extra = 429, {"Retry-After": "2"}
+        elif parts[0] == "bad400":
+            status, payload = 400, b'{"error":"schema mismatch: field recType"}'
+        elif parts[0] == "big413":
+            try:
+                records = len(json.loads(body))
+            except Exception:
+                records = 1
+            if records > int(parts[1]):
+                status = 413
+        elif parts[0] == "hang":
+            time.sleep(60)
+            return
+        self.send_response(status)
+        for k, v in extra.items():
+            self.send_header(k, v)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cert", required=True)
+    ap.add_argument("--key", required=True)
+    ap.add_argument("--log", required=True)
+    a = ap.parse_args()
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv.daemon_threads = True
+    srv.log = a.log
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(a.cert, a.key)
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    print("port", srv.server_address[1], flush=True)
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
