@@ -386,6 +386,53 @@ static void test_tls_and_config(void)
     fy_conf_free(root);
 }
 
+/* One endpoint that never answers does not slow another: both sinks are driven together, the
+ * healthy one delivers all its records while the dead one is still waiting. */
+static void test_isolation(void)
+{
+    struct seen a, b;
+    struct fy_err err = {0};
+    struct fy_node *ra = NULL, *rb = NULL;
+    struct fy_sink *dead, *good;
+    struct fy_record rec = {0};
+    char body[128], id[40];
+    int i, polls = 0;
+
+    memset(&a, 0, sizeof(a));
+    memset(&b, 0, sizeof(b));
+    dead = make(&a, "/hang", "timeout_ms: 20000\nbatch_max_records: 1\n", &ra, &err);
+    good = make(&b, "/ok/isolation", "batch_max_records: 10\n", &rb, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dead);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(good);
+    rec.key = "k";
+    rec.rec_type = "io.test";
+    rec.event_type = "create";
+    for (i = 0; i < MAXT; i++) {
+        snprintf(body, sizeof(body), "{\"n\":%d}", i);
+        snprintf(id, sizeof(id), "%032d", i);
+        rec.id = id;
+        rec.body = body;
+        rec.body_len = strlen(body);
+        if (i < 4) {
+            fy_sink_submit(dead, &rec, "", (uint64_t)i);
+        }
+        while (fy_sink_submit(good, &rec, "", (uint64_t)i) == FY_EAGAIN) {
+            fy_sink_poll(good, 5);
+            fy_sink_poll(dead, 0);
+        }
+    }
+    while (b.ok < MAXT && polls++ < 500) {
+        fy_sink_poll(good, 10);
+        fy_sink_poll(dead, 0);
+    }
+    FY_ASSERT_EQ(b.ok, MAXT);          /* the healthy endpoint got everything */
+    FY_ASSERT_EQ(a.ok + a.retry + a.reject, 0); /* the dead one is still waiting */
+    fy_sink_destroy(dead);
+    fy_sink_destroy(good);
+    fy_conf_free(ra);
+    fy_conf_free(rb);
+}
+
 int init_integration_tests(void)
 {
     CU_pSuite s = CU_add_suite("webhook", setup, teardown);
@@ -395,7 +442,8 @@ int init_integration_tests(void)
             NULL ||
         CU_add_test(s, "ndjson, smartclean, single bodies", test_formats) == NULL ||
         CU_add_test(s, "500, 429, 400, 413, time-out", test_outcomes) == NULL ||
-        CU_add_test(s, "certificate check and http://", test_tls_and_config) == NULL) {
+        CU_add_test(s, "certificate check and http://", test_tls_and_config) == NULL ||
+        CU_add_test(s, "a dead endpoint does not slow another", test_isolation) == NULL) {
         return -1;
     }
     return 0;
