@@ -287,7 +287,9 @@ static void on_subscribe5(void *context, MQTTAsync_successData5 *resp)
     int i, bad = 0;
 
     for (i = 0; i < m->n_topics; i++) {
-        int rc = resp->alt.sub.reasonCodeCount > i && resp->alt.sub.reasonCodes != NULL
+        /* Paho fills alt.sub only for several topics; one topic's result is reasonCode */
+        int rc = m->n_topics > 1 && resp->alt.sub.reasonCodeCount > i &&
+                         resp->alt.sub.reasonCodes != NULL
                      ? (int)resp->alt.sub.reasonCodes[i]
                      : (int)resp->reasonCode;
         if (rc >= 0x80) {

@@ -55,44 +55,18 @@ static void on_complete(void *arg, uint64_t ticket, enum fy_sink_result res, con
 
 static int setup(void)
 {
-    char cmd[1024];
-    FILE *p;
-
-    snprintf(dir, sizeof(dir), "/tmp/ferry-webhook-XXXXXX");
-    if (mkdtemp(dir) == NULL) {
+    if (fy_h_https_start(dir, sizeof(dir), &port, &server) != 0) {
         return -1;
     }
     snprintf(log_path, sizeof(log_path), "%s/requests.jsonl", dir);
     snprintf(ca_path, sizeof(ca_path), "%s/cert.pem", dir);
-    if (fy_h_sh("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
-                "-addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout '%s/key.pem' "
-                "-out '%s' 2>/dev/null", dir, ca_path) != 0) {
-        return -1;
-    }
-    snprintf(cmd, sizeof(cmd),
-             "python3 '%s/tests/support/https_server.py' --cert '%s' --key '%s/key.pem' "
-             "--log '%s' 2>/dev/null & echo $!", getenv("FERRY_SOURCE_DIR"), ca_path, dir,
-             log_path);
-    p = popen(cmd, "r");
-    if (p == NULL || fscanf(p, "%d", &server) != 1) {
-        return -1;
-    }
-    /* the server prints "port N" on its stdout, which is this pipe too */
-    if (fscanf(p, " port %d", &port) != 1) {
-        return -1;
-    }
-    /* keep the pipe open: closing it would not stop the server, and pclose would wait */
     fy_log_setup(FY_LOG_ERROR, NULL);
     return 0;
 }
 
 static int teardown(void)
 {
-    if (server > 0) {
-        kill(server, SIGKILL);
-    }
-    fy_h_sh("pkill -f '%s/cert.pem' 2>/dev/null", dir);
-    fy_h_sh("rm -rf '%s'", dir);
+    fy_h_https_stop(dir, server);
     return 0;
 }
 

@@ -524,3 +524,39 @@ long fy_h_knob(const char *name, long def)
 
     return v != NULL && *v != '\0' ? strtol(v, NULL, 10) : def;
 }
+
+int fy_h_https_start(char *dir, size_t dir_size, int *port, pid_t *pid)
+{
+    char cmd[1024];
+    FILE *p;
+    int pd = 0;
+
+    snprintf(dir, dir_size, "/tmp/ferry-https-XXXXXX");
+    if (mkdtemp(dir) == NULL) {
+        return -1;
+    }
+    if (fy_h_sh("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+                "-addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout '%s/key.pem' "
+                "-out '%s/cert.pem' 2>/dev/null", dir, dir) != 0) {
+        return -1;
+    }
+    snprintf(cmd, sizeof(cmd),
+             "python3 '%s/tests/support/https_server.py' --cert '%s/cert.pem' --key "
+             "'%s/key.pem' --log '%s/requests.jsonl' 2>/dev/null & echo $!",
+             getenv("FERRY_SOURCE_DIR"), dir, dir, dir);
+    p = popen(cmd, "r");
+    if (p == NULL || fscanf(p, "%d", &pd) != 1 || fscanf(p, " port %d", port) != 1) {
+        return -1;
+    }
+    *pid = (pid_t)pd;
+    /* the pipe stays open on purpose: the server writes nothing more to it */
+    return 0;
+}
+
+void fy_h_https_stop(const char *dir, pid_t pid)
+{
+    if (pid > 0) {
+        kill(pid, SIGKILL);
+    }
+    fy_h_sh("pkill -f '%s/cert.pem' 2>/dev/null; rm -rf '%s'", dir, dir);
+}

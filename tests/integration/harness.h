@@ -102,3 +102,8 @@ int fy_h_wait_pid(pid_t pid, int timeout_ms);
 int fy_h_services_do(const char *verb);
 /* An integer knob from the environment, or def. */
 long fy_h_knob(const char *name, long def);
+
+/* The test HTTPS server (tests/support/https_server.py) with a certificate made for this run:
+ * fills dir (temp dir holding cert.pem, key.pem, requests.jsonl), *port and *pid. 0 or -1. */
+int fy_h_https_start(char *dir, size_t dir_size, int *port, pid_t *pid);
+void fy_h_https_stop(const char *dir, pid_t pid);
