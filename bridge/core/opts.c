@@ -121,6 +121,8 @@ static int kv_add(struct fy_kv_list *l, const char *key, const struct fy_node *n
     items[l->n].value = strdup(n->value);
     items[l->n].line = n->line;
     items[l->n].col = n->col;
+    items[l->n].file = n->file;
+    items[l->n].secret = n->secret;
     if (items[l->n].key == NULL || items[l->n].value == NULL) {
         free(items[l->n].key);
         free(items[l->n].value);

@@ -34,7 +34,9 @@ struct fy_opt {
 struct fy_kv {
     char *key;
     char *value;
-    int line, col;
+    int line, col;      /* position of the value */
+    const char *file;   /* config file name, borrowed from the conf tree (valid as long as it) */
+    int secret;         /* the value came from ${ENV} or a file: never print it */
 };
 
 struct fy_kv_list {
