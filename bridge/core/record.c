@@ -87,6 +87,11 @@ static int get_str(struct rd *r, const char **s, size_t *len)
     if (get_u32(r, &n) != 0 || n == 0 || n > r->left || r->p[n - 1] != '\0') {
         return -1;
     }
+    /* names and ids are C strings: a NUL inside would make them differ from what was written
+     * (the body, whose length is explicit, may hold any byte) */
+    if (len == NULL && memchr(r->p, '\0', n - 1) != NULL) {
+        return -1;
+    }
     *s = (const char *)r->p;
     if (len != NULL) {
         *len = n - 1;
