@@ -60,6 +60,9 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char 
                                      : FY_LOG_DEBUG;
     const char *tag = k != NULL && k->snk != NULL ? fy_sink_tag(k->snk) : "sink:kafka";
 
+    if (l == FY_LOG_ERROR && strcmp(fac, "FAIL") == 0) {
+        l = FY_LOG_WARN; /* a broker connection failed: expected during outages, retried */
+    }
     if (l >= FY_LOG_DEBUG && fy_log_level_get() < FY_LOG_DEBUG) {
         return;
     }
@@ -78,8 +81,12 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
         atomic_store(&k->fatal, 1);
         return;
     }
-    /* Transport errors are expected during outages; delivery reports carry the outcome. */
-    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || err == RD_KAFKA_RESP_ERR__TRANSPORT) {
+    /* Transport errors are expected during outages and the log callback already has the
+     * connection failure; delivery reports carry the outcome. */
+    if (err == RD_KAFKA_RESP_ERR__TRANSPORT) {
+        return;
+    }
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
         fy_log_warn(fy_sink_tag(k->snk), "%s: %s", rd_kafka_err2name(err), reason);
     } else {
         fy_log_error(fy_sink_tag(k->snk), "%s: %s", rd_kafka_err2name(err), reason);
