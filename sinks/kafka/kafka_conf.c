@@ -41,8 +41,9 @@ const struct fy_opt fy_kafka_conf_opts[] = {
     {0},
 };
 
-/* librdkafka properties that a pass-through may not set: the reliability settings Ferry fixes,
- * and those a typed option owns (the typed option is the one to use). */
+/* librdkafka properties that a pass-through may not set: the reliability settings Ferry fixes.
+ * Any other property may be passed through; it is applied after the typed options, so it wins
+ * over them (e.g. rdkafka.linger.ms over linger_ms). */
 static const struct {
     const char *property;
     const char *why;
@@ -51,25 +52,6 @@ static const struct {
     {"acks", "fixed to all"},
     {"request.required.acks", "fixed to all"},
     {"enable.delivery.reports", "delivery reports are how records complete"},
-    {"bootstrap.servers", "use the option 'brokers'"},
-    {"metadata.broker.list", "use the option 'brokers'"},
-    {"client.id", "use the option 'client_id'"},
-    {"compression.codec", "use the option 'compression'"},
-    {"compression.type", "use the option 'compression'"},
-    {"linger.ms", "use the option 'linger_ms'"},
-    {"queue.buffering.max.ms", "use the option 'linger_ms'"},
-    {"message.timeout.ms", "use the option 'message_timeout_ms'"},
-    {"delivery.timeout.ms", "use the option 'message_timeout_ms'"},
-    {"queue.buffering.max.messages", "use the option 'max_inflight'"},
-    {"security.protocol", "use the option 'security_protocol'"},
-    {"sasl.mechanism", "use the option 'sasl_mechanism'"},
-    {"sasl.mechanisms", "use the option 'sasl_mechanism'"},
-    {"sasl.username", "use the option 'sasl_username'"},
-    {"sasl.password", "use the option 'sasl_password'"},
-    {"ssl.ca.location", "use the option 'ssl_ca_location'"},
-    {"ssl.certificate.location", "use the option 'ssl_certificate_location'"},
-    {"ssl.key.location", "use the option 'ssl_key_location'"},
-    {"ssl.key.password", "use the option 'ssl_key_password'"},
 };
 
 int fy_kafka_conf_check(const struct fy_kafka *k, struct fy_err *err)
