@@ -498,8 +498,8 @@ int init_kafka_tests(void)
                     test_thousand_ok_in_order) == NULL ||
         CU_add_test(s, "permanent errors -> REJECT with reason", test_permanent_errors_reject) ==
             NULL ||
-        CU_add_test(s, "broker down -> RETRY each, replay delivers", test_broker_down_then_replay) ==
-            NULL ||
+        CU_add_test(s, "broker down -> RETRY each, replay delivers",
+                    test_broker_down_then_replay) == NULL ||
         CU_add_test(s, "max_inflight bounds librdkafka", test_max_inflight) == NULL ||
         CU_add_test(s, "fatal error -> purge, RETRY, rebuild", test_fatal_error_rebuilds) == NULL ||
         CU_add_test(s, "option errors with FILE:LINE:COL", test_option_errors) == NULL) {
