@@ -24,6 +24,25 @@
 
 /* ==== shared ==== */
 
+/* The configuration for an offline command (quiet logs); NULL after printing why. */
+static struct fy_config *load_config(const char *path)
+{
+    struct fy_err err = {0};
+    struct fy_config *cfg;
+
+    if (path == NULL) {
+        fprintf(stderr, "ferry: missing -c FILE\n");
+        return NULL;
+    }
+    cfg = fy_config_load(path, &err);
+    if (cfg == NULL) {
+        fprintf(stderr, "ferry: %s\n", err.msg);
+        return NULL;
+    }
+    fy_log_setup(FY_LOG_WARN, NULL);
+    return cfg;
+}
+
 static struct fy_journal *open_dlq(const struct fy_config *cfg, struct fy_err *err)
 {
     static char dir[4200];
@@ -274,16 +293,10 @@ int fy_cli_dlq(int argc, char **argv)
             return 2;
         }
     }
-    if (path == NULL) {
-        fprintf(stderr, "ferry: missing -c FILE\n");
-        return 2;
-    }
-    cfg = fy_config_load(path, &err);
+    cfg = load_config(path);
     if (cfg == NULL) {
-        fprintf(stderr, "ferry: %s\n", err.msg);
         return 2;
     }
-    fy_log_setup(FY_LOG_WARN, NULL);
     dlq = open_dlq(cfg, &err);
     if (dlq == NULL) {
         fprintf(stderr, "ferry: dead-letter journal: %s\n", err.msg);
@@ -377,16 +390,10 @@ int fy_cli_journal(int argc, char **argv)
             path = argv[i + 1];
         }
     }
-    if (path == NULL) {
-        fprintf(stderr, "ferry: missing -c FILE\n");
-        return 2;
-    }
-    cfg = fy_config_load(path, &err);
+    cfg = load_config(path);
     if (cfg == NULL) {
-        fprintf(stderr, "ferry: %s\n", err.msg);
         return 2;
     }
-    fy_log_setup(FY_LOG_WARN, NULL);
     j = fy_journal_open(&cfg->journal, &err);
     if (j == NULL) {
         fprintf(stderr, "ferry: journal: %s\n", err.msg);
