@@ -111,6 +111,68 @@ static const struct fy_opt target_opts[] = {
 };
 
 const char *const fy_config_sink_common_keys[] = {"name", "type", "retry", "max_lag_bytes", NULL};
+static const char *const source_common_keys[] = {"name", "type", NULL};
+
+/* Options every sink has, parsed by the core (the plugin's table skips them). */
+struct sconf {
+    const struct fy_node *retry;
+    int64_t max_lag_bytes;
+};
+
+static const struct fy_opt sink_common_opts[] = {
+    FY_OPT_NODE("retry", 0, offsetof(struct sconf, retry), "retry policy"),
+    FY_OPT_INT("max_lag_bytes", "0", 0, 1LL << 50, offsetof(struct sconf, max_lag_bytes),
+               "journal bytes this sink may hold back, 0 = no per-sink limit"),
+    {0},
+};
+
+/* A scalar's text as it may appear in an error: never a secret's. */
+static const char *shown(const struct fy_node *n)
+{
+    if (n == NULL || n->value == NULL) {
+        return "";
+    }
+    return n->secret ? "(secret, not shown)" : n->value;
+}
+
+/* Append ", nm" (or "nm" first) to the list in out[size]; stops quietly when full. */
+static void list_add(char *out, size_t size, size_t *off, const char *nm)
+{
+    int w;
+
+    if (*off == 0) {
+        out[0] = '\0';
+    }
+    if (*off >= size) {
+        return;
+    }
+    w = snprintf(out + *off, size - *off, "%s%s", *off ? ", " : "", nm);
+    if (w > 0 && (size_t)w < size - *off) {
+        *off += (size_t)w;
+    }
+}
+
+static void sink_types(char *out, size_t size)
+{
+    const struct fy_sink_plugin *const *p = fy_sink_plugins();
+    size_t off = 0;
+
+    out[0] = '\0';
+    for (; *p != NULL; p++) {
+        list_add(out, size, &off, (*p)->name);
+    }
+}
+
+static void source_types(char *out, size_t size)
+{
+    const struct fy_source_plugin *const *p = fy_source_plugins();
+    size_t off = 0;
+
+    out[0] = '\0';
+    for (; *p != NULL; p++) {
+        list_add(out, size, &off, (*p)->name);
+    }
+}
 
 static int valid_name(const char *s)
 {
@@ -131,28 +193,115 @@ static char *dup_str(const char *s)
     return s != NULL ? strdup(s) : NULL;
 }
 
-/* Read name and type of a source/sink item and check its plugin options. */
+/* A plugin's message must not carry a secret either: any secret value (4 bytes or longer)
+ * of n or below it that appears in err->msg is replaced by "(secret)". */
+static void mask_secrets(struct fy_err *err, const struct fy_node *n)
+{
+    const struct fy_node *c;
+    char *hit;
+    size_t from;
+
+    if (n->type == FY_NODE_SCALAR) {
+        if (!n->secret || n->value == NULL || strlen(n->value) < 4) {
+            return;
+        }
+        from = 0;
+        while (from <= strlen(err->msg) && (hit = strstr(err->msg + from, n->value)) != NULL) {
+            char msg[sizeof(err->msg)];
+            size_t at = (size_t)(hit - err->msg);
+            snprintf(msg, sizeof(msg), "%.*s(secret)%s", (int)at, err->msg,
+                     hit + strlen(n->value));
+            snprintf(err->msg, sizeof(err->msg), "%s", msg);
+            from = at + strlen("(secret)"); /* the replacement may contain the value itself */
+        }
+        return;
+    }
+    for (c = n->child; c != NULL; c = c->next) {
+        mask_secrets(err, c);
+    }
+}
+
+/* Make a plugin's error start with FILE:LINE:COL like every other: "<what> 'name': " that the
+ * host put in front goes after the position; a message without one gets the item's. */
+static void plugin_error(struct fy_err *err, const struct fy_node *item, const char *what,
+                         const char *name)
+{
+    char prefix[160], msg[sizeof(err->msg)];
+    const struct fy_node *at, *k;
+    const char *rest = err->msg;
+    size_t plen, flen = strlen(item->file);
+    int code = err->code != FY_OK ? err->code : FY_ECONFIG;
+
+    if (code != FY_ECONFIG) {
+        return;
+    }
+    snprintf(prefix, sizeof(prefix), "%s '%s': ", what, name);
+    plen = strlen(prefix);
+    if (strncmp(rest, prefix, plen) == 0) {
+        rest += plen;
+    }
+    if (strncmp(rest, item->file, flen) == 0 && rest[flen] == ':') {
+        const char *p = rest + flen + 1;
+        size_t pos = strspn(p, "0123456789:");
+        if (pos > 0 && p[pos] == ' ') {
+            /* "FILE:L:C: reason" -> "FILE:L:C: <what> 'name': reason" */
+            snprintf(msg, sizeof(msg), "%.*s %s%s", (int)(p + pos - rest), rest, prefix,
+                     p + pos + 1);
+            snprintf(err->msg, sizeof(err->msg), "%s", msg);
+            mask_secrets(err, item);
+            return;
+        }
+    }
+    /* "url '...': expected ..." names its key first: point at that key's value */
+    at = item;
+    for (k = item->child; k != NULL; k = k->next) {
+        size_t klen = strlen(k->key);
+        if (strncmp(rest, k->key, klen) == 0 && (rest[klen] == ' ' || rest[klen] == ':')) {
+            at = k;
+            break;
+        }
+    }
+    snprintf(msg, sizeof(msg), "%s", rest);
+    fy_conf_error(err, at, 0, "%s%s", prefix, msg);
+    mask_secrets(err, item);
+}
+
+/* Read name and type of a source/sink item and check its plugin options (check_only create,
+ * then destroy). The plugin sees every key but the core's (skip). */
 static int load_instance(const struct fy_node *item, const char *what, int is_sink,
                          struct fy_instance_conf *ic, struct fy_err *err)
 {
-    const char *const *skip = fy_config_sink_common_keys;
+    const char *const *skip = is_sink ? fy_config_sink_common_keys : source_common_keys;
     const struct fy_node *name, *type;
+    char types[200];
 
     if (item->type != FY_NODE_MAP) {
-        return fy_conf_error(err, item, 0, "each %s must be a map with name and type", what);
+        return fy_conf_error(err, item, 0, "each %s must be a map (expected name, type and "
+                             "the type's options)", what);
     }
     name = fy_conf_get(item, "name");
     type = fy_conf_get(item, "type");
-    if (name == NULL || name->type != FY_NODE_SCALAR) {
+    if (is_sink) {
+        sink_types(types, sizeof(types));
+    } else {
+        source_types(types, sizeof(types));
+    }
+    if (name == NULL) {
         return fy_conf_error(err, item, 0, "%s without a 'name' (expected name: <letters, "
                              "digits, _ . ->)", what);
     }
-    if (!valid_name(name->value)) {
+    if (name->type != FY_NODE_SCALAR || !valid_name(name->value)) {
         return fy_conf_error(err, name, 0, "invalid %s name '%s' (expected letters, digits, "
-                             "_ . -)", what, name->value);
+                             "_ . -, at most 100 characters)", what,
+                             name->type == FY_NODE_SCALAR ? shown(name) : "");
     }
-    if (type == NULL || type->type != FY_NODE_SCALAR) {
-        return fy_conf_error(err, item, 0, "%s '%s' has no 'type'", what, name->value);
+    if (type == NULL) {
+        return fy_conf_error(err, item, 0, "%s '%s' has no 'type' (expected one of: %s)", what,
+                             name->value, types);
+    }
+    if (type->type != FY_NODE_SCALAR) {
+        return fy_conf_error(err, type, 0, "'type': expected a string, got a %s (one of: %s)",
+                             type->type == FY_NODE_MAP ? "map" : "list", types);
     }
     ic->name = strdup(name->value);
     ic->type = strdup(type->value);
@@ -164,32 +313,81 @@ static int load_instance(const struct fy_node *item, const char *what, int is_si
         const struct fy_sink_plugin *p = fy_sink_plugin_find(type->value);
         struct fy_sink *snk;
         if (p == NULL) {
-            return fy_conf_error(err, type, 0, "unknown sink type '%s'", type->value);
+            return fy_conf_error(err, type, 0, "unknown sink type '%s' (expected one of: %s)",
+                                 shown(type), types);
         }
         snk = fy_sink_create(p, name->value, item, skip, 1, NULL, NULL, err);
         if (snk == NULL) {
-            return FY_ECONFIG;
+            plugin_error(err, item, what, name->value);
+            return err->code != FY_OK ? err->code : FY_ECONFIG;
         }
         fy_sink_destroy(snk);
     } else {
         const struct fy_source_plugin *p = fy_source_plugin_find(type->value);
         struct fy_source *src;
         if (p == NULL) {
-            return fy_conf_error(err, type, 0, "unknown source type '%s'", type->value);
+            return fy_conf_error(err, type, 0, "unknown source type '%s' (expected one of: %s)",
+                                 shown(type), types);
         }
         src = fy_source_create(p, name->value, item, skip, 1, NULL, NULL, err);
         if (src == NULL) {
-            return FY_ECONFIG;
+            plugin_error(err, item, what, name->value);
+            return err->code != FY_OK ? err->code : FY_ECONFIG;
         }
         fy_source_destroy(src);
     }
     return FY_OK;
 }
 
+/* The core's sink options (retry, max_lag_bytes) through their own table: every other key
+ * of the item belongs to the plugin and is skipped here. */
+static int load_sink_common(const struct fy_node *item, struct fy_sink_conf *sc,
+                            struct fy_err *err)
+{
+    struct sconf c = {0};
+    const char **skip;
+    const struct fy_node *k;
+    size_t n = 0;
+    int rc;
+
+    skip = calloc(item->n_children + 1, sizeof(*skip));
+    if (skip == NULL) {
+        return fy_err_set(err, FY_ENOMEM, "out of memory");
+    }
+    for (k = item->child; k != NULL; k = k->next) {
+        if (strcmp(k->key, "retry") != 0 && strcmp(k->key, "max_lag_bytes") != 0) {
+            skip[n++] = k->key;
+        }
+    }
+    rc = fy_opts_apply(sink_common_opts, item, skip, &c, err);
+    free(skip);
+    if (rc != FY_OK) {
+        return rc;
+    }
+    sc->max_lag_bytes = c.max_lag_bytes;
+    return fy_opts_apply(retry_opts, c.retry, NULL, &sc->retry, err);
+}
+
 static int check_list(const struct fy_node *n, const char *key, struct fy_err *err)
 {
     if (n->type != FY_NODE_SEQ) {
         return fy_conf_error(err, n, 0, "'%s' must be a list (- item)", key);
+    }
+    return FY_OK;
+}
+
+/* A destination template (the value of a `topic:` node): known variables, balanced braces. */
+static int check_template(const struct fy_node *topic, struct fy_err *err)
+{
+    struct fy_err terr = {0};
+
+    if (fy_template_check(topic->value, template_vars, &terr) != FY_OK) {
+        if (topic->secret) {
+            return fy_conf_error(err, topic, 0, "bad topic template (secret, not shown; "
+                                 "expected {recType}, {deviceId}, {devEUI}, {applicationId}, "
+                                 "{1}..{8})");
+        }
+        return fy_conf_error(err, topic, 0, "bad topic %s", terr.msg);
     }
     return FY_OK;
 }
@@ -214,7 +412,6 @@ static int load_targets(struct fy_config *cfg, struct fy_route_conf *rc, const s
     for (t = n->child; t != NULL; t = t->next, i++) {
         struct fy_route_target *tg = &rc->targets[i];
         struct tconf tc = {0};
-        int rc_;
 
         rc->n_targets++;
         tg->node = t;
@@ -230,15 +427,12 @@ static int load_targets(struct fy_config *cfg, struct fy_route_conf *rc, const s
             return fy_err_set(err, FY_ENOMEM, "out of memory");
         }
         if (fy_config_sink_index(cfg, tg->sink) < 0) {
-            return fy_conf_error(err, t, 0, "route '%s' names unknown sink '%s'", rc->name,
-                                 tg->sink);
+            const struct fy_node *sn = t->type == FY_NODE_SCALAR ? t : fy_conf_get(t, "sink");
+            return fy_conf_error(err, sn, 0, "route '%s' names unknown sink '%s' (expected "
+                                 "the name of one of the sinks)", rc->name, shown(sn));
         }
-        if (tg->topic != NULL) {
-            struct fy_err terr = {0};
-            rc_ = fy_template_check(tg->topic, template_vars, &terr);
-            if (rc_ != FY_OK) {
-                return fy_conf_error(err, fy_conf_get(t, "topic"), 0, "%s", terr.msg);
-            }
+        if (tg->topic != NULL && check_template(fy_conf_get(t, "topic"), err) != FY_OK) {
+            return FY_ECONFIG;
         }
     }
     if (rc->n_targets > FY_RECORD_MAX_DESTS) {
@@ -248,10 +442,26 @@ static int load_targets(struct fy_config *cfg, struct fy_route_conf *rc, const s
     return FY_OK;
 }
 
+/* A plugin's own error may lack a position ("needs 'script'"): put the key's in front. */
+static void at_position(struct fy_err *err, const struct fy_node *item, const char *key)
+{
+    const struct fy_node *at = fy_conf_get(item, key);
+    char msg[sizeof(err->msg)];
+    int code = err->code != FY_OK ? err->code : FY_ECONFIG;
+
+    if (at == NULL || strncmp(err->msg, at->file, strlen(at->file)) == 0) {
+        return;
+    }
+    snprintf(msg, sizeof(msg), "%s", err->msg);
+    fy_conf_error(err, at, 1, "%s: %s", key, msg);
+    err->code = code == FY_ENOMEM ? FY_ENOMEM : FY_ECONFIG;
+}
+
 static int load_route(struct fy_config *cfg, const struct fy_node *item, size_t idx,
                       struct fy_err *err)
 {
     struct fy_route_conf *rc = &cfg->routes[idx];
+    const struct fy_format_plugin *fp;
     struct rconf r = {0};
     struct fy_err terr = {0};
     char defname[32];
@@ -284,63 +494,83 @@ static int load_route(struct fy_config *cfg, const struct fy_node *item, size_t 
     }
     for (i = 0; i < idx; i++) {
         if (strcmp(cfg->routes[i].name, rc->name) == 0) {
-            fy_conf_error(err, fy_conf_get(item, "name"), 0, "duplicate route name '%s'",
-                          rc->name);
+            fy_conf_error(err, fy_conf_get(item, "name"), 0, "duplicate route name '%s' (first "
+                          "at %d:%d; expected unique names)", rc->name,
+                          cfg->routes[i].node->line, cfg->routes[i].node->col);
             goto out;
         }
     }
     if (fy_topic_filter_check(rc->match, &terr) != FY_OK) {
-        fy_conf_error(err, fy_conf_get(item, "match"), 0, "invalid topic filter: %s", terr.msg);
+        const struct fy_node *m = fy_conf_get(item, "match");
+        fy_conf_error(err, m, 0, "invalid topic filter: %s (expected an MQTT filter such as "
+                      "a/+/b or a/#)", m->secret ? "(secret, not shown)" : terr.msg);
         goto out;
     }
     if (rc->source != NULL) {
+        char list[200];
+        size_t off = 0;
+        list[0] = '\0';
         for (i = 0; i < cfg->n_sources; i++) {
             if (strcmp(cfg->sources[i].name, rc->source) == 0) {
                 break;
             }
+            list_add(list, sizeof(list), &off, cfg->sources[i].name);
         }
         if (i == cfg->n_sources) {
-            fy_conf_error(err, fy_conf_get(item, "source"), 0, "unknown source '%s'", rc->source);
+            const struct fy_node *sn = fy_conf_get(item, "source");
+            fy_conf_error(err, sn, 0, "route '%s' names unknown source '%s' (expected one of: "
+                          "%s)", rc->name, shown(sn), list);
             goto out;
         }
     }
-    if (fy_codec_format_find(rc->format) == NULL) {
+    fp = fy_codec_format_find(rc->format);
+    if (fp == NULL) {
         char list[300];
         const struct fy_format_plugin *const *f = fy_codec_formats();
         size_t off = 0;
         list[0] = '\0';
-        for (i = 0; f[i] != NULL; i++) {
-            int w = snprintf(list + off, sizeof(list) - off, "%s%s", i ? ", " : "", f[i]->name);
-            if (w < 0 || (size_t)w >= sizeof(list) - off) {
-                break;
-            }
-            off += (size_t)w;
+        for (; *f != NULL; f++) {
+            list_add(list, sizeof(list), &off, (*f)->name);
         }
         fy_conf_error(err, fy_conf_get(item, "format"), 0, "unknown format '%s' (expected one "
-                      "of: %s)", rc->format, list);
+                      "of: %s)", shown(fy_conf_get(item, "format")), list);
         goto out;
     }
-    {
-        const struct fy_format_plugin *fp = fy_codec_format_find(rc->format);
-        if (rc->format_opts != NULL && fp->create == NULL) {
-            fy_conf_error(err, fy_conf_get(item, "format_options"), 1, "format '%s' takes no "
-                          "format_options", rc->format);
+    if (rc->format_opts != NULL && fp->create == NULL) {
+        fy_conf_error(err, fy_conf_get(item, "format_options"), 1, "format '%s' takes no "
+                      "format_options (expected only with generic-json)", rc->format);
+        goto out;
+    }
+    if (fp->create != NULL) {
+        void *ctx = fp->create(rc->format_opts, err);
+        if (ctx == NULL) {
+            at_position(err, item, rc->format_opts != NULL ? "format_options" : "format");
             goto out;
         }
-        if (fp->create != NULL) {
-            void *ctx = fp->create(rc->format_opts, err);
-            if (ctx == NULL) {
-                goto out;
-            }
-            fp->destroy(ctx);
-        }
+        fp->destroy(ctx);
+    }
+    if (rc->codec == NULL && rc->codec_opts != NULL) {
+        fy_conf_error(err, fy_conf_get(item, "codec_options"), 1, "codec_options without a "
+                      "codec (expected codec: NAME beside it)");
+        goto out;
     }
     if (rc->codec != NULL) {
-        const struct fy_payload_plugin *p = fy_codec_payload_find(rc->codec);
-        if (p == NULL) {
-            fy_conf_error(err, fy_conf_get(item, "codec"), 0, "unknown codec '%s'", rc->codec);
+        const struct fy_payload_plugin *pp = fy_codec_payload_find(rc->codec);
+        if (pp == NULL) {
+            char list[300];
+            const struct fy_payload_plugin *const *c = fy_codec_payloads();
+            size_t off = 0;
+            list[0] = '\0';
+            for (; *c != NULL; c++) {
+                list_add(list, sizeof(list), &off, (*c)->name);
+            }
+            fy_conf_error(err, fy_conf_get(item, "codec"), 0, "unknown codec '%s' (expected "
+                          "one of: %s)", shown(fy_conf_get(item, "codec")), list);
             goto out;
         }
+        /* The codec is not built here: a JavaScript codec starts an engine whose process-wide
+         * state needs fy_js_shutdown() before exit, which not every caller of
+         * fy_config_load does. The pipeline builds it and reports bad codec_options. */
     }
     rc_ = load_targets(cfg, rc, r.sinks, err);
 out:
@@ -399,14 +629,20 @@ static int load(struct fy_config *cfg, struct fy_err *err)
         goto out;
     }
     cfg->sources = calloc(t.sources->n_children + 1, sizeof(*cfg->sources));
+    if (cfg->sources == NULL) {
+        rc = fy_err_set(err, FY_ENOMEM, "out of memory");
+        goto out;
+    }
     for (n = t.sources->child; n != NULL; n = n->next) {
         if (load_instance(n, "source", 0, &cfg->sources[cfg->n_sources++], err) != FY_OK) {
             goto out;
         }
         for (i = 0; i + 1 < cfg->n_sources; i++) {
             if (strcmp(cfg->sources[i].name, cfg->sources[cfg->n_sources - 1].name) == 0) {
-                fy_conf_error(err, fy_conf_get(n, "name"), 0, "duplicate source name '%s'",
-                              cfg->sources[i].name);
+                const struct fy_node *first = fy_conf_get(cfg->sources[i].node, "name");
+                fy_conf_error(err, fy_conf_get(n, "name"), 0, "duplicate source name '%s' "
+                              "(first at %d:%d; expected unique names)", cfg->sources[i].name,
+                              first->line, first->col);
                 goto out;
             }
         }
@@ -417,6 +653,10 @@ static int load(struct fy_config *cfg, struct fy_err *err)
         goto out;
     }
     cfg->sinks = calloc(t.sinks->n_children + 1, sizeof(*cfg->sinks));
+    if (cfg->sinks == NULL) {
+        rc = fy_err_set(err, FY_ENOMEM, "out of memory");
+        goto out;
+    }
     for (n = t.sinks->child; n != NULL; n = n->next) {
         struct fy_sink_conf *sc = &cfg->sinks[cfg->n_sinks++];
         if (load_instance(n, "sink", 1, &sc->inst, err) != FY_OK) {
@@ -424,35 +664,15 @@ static int load(struct fy_config *cfg, struct fy_err *err)
         }
         for (i = 0; i + 1 < cfg->n_sinks; i++) {
             if (strcmp(cfg->sinks[i].inst.name, sc->inst.name) == 0) {
-                fy_conf_error(err, fy_conf_get(n, "name"), 0, "duplicate sink name '%s'",
-                              sc->inst.name);
+                const struct fy_node *first = fy_conf_get(cfg->sinks[i].inst.node, "name");
+                fy_conf_error(err, fy_conf_get(n, "name"), 0, "duplicate sink name '%s' "
+                              "(first at %d:%d; expected unique names)", sc->inst.name,
+                              first->line, first->col);
                 goto out;
             }
         }
-        if (fy_opts_apply(retry_opts, fy_conf_get(n, "retry"), NULL, &sc->retry, err) != FY_OK) {
+        if (load_sink_common(n, sc, err) != FY_OK) {
             goto out;
-        }
-        {
-            static const struct fy_opt lag_opts[] = {
-                FY_OPT_INT("max_lag_bytes", "0", 0, 1LL << 50, 0,
-                           "journal bytes this sink may hold back, 0 = no per-sink limit"),
-                {0},
-            };
-            const struct fy_node *lag = fy_conf_get(n, "max_lag_bytes");
-            if (lag != NULL) {
-                char wrap[160];
-                struct fy_node *tmp;
-                /* parse through the option table for the same suffix rules and errors */
-                snprintf(wrap, sizeof(wrap), "max_lag_bytes: %s\n", lag->value ? lag->value : "");
-                tmp = fy_conf_parse(wrap, strlen(wrap), cfg->path, err);
-                if (tmp == NULL || fy_opts_apply(lag_opts, tmp, NULL, &sc->max_lag_bytes, err) !=
-                                       FY_OK) {
-                    fy_conf_free(tmp);
-                    fy_conf_error(err, lag, 0, "max_lag_bytes: expected a size like 512M");
-                    goto out;
-                }
-                fy_conf_free(tmp);
-            }
         }
     }
 
@@ -461,6 +681,10 @@ static int load(struct fy_config *cfg, struct fy_err *err)
         goto out;
     }
     cfg->routes = calloc(t.routes->n_children + 1, sizeof(*cfg->routes));
+    if (cfg->routes == NULL) {
+        rc = fy_err_set(err, FY_ENOMEM, "out of memory");
+        goto out;
+    }
     for (n = t.routes->child; n != NULL; n = n->next) {
         if (load_route(cfg, n, cfg->n_routes++, err) != FY_OK) {
             goto out;
@@ -477,32 +701,56 @@ static int load(struct fy_config *cfg, struct fy_err *err)
         cfg->unmatched_sink = tc.sink;
         cfg->unmatched_topic = tc.topic;
         if (fy_config_sink_index(cfg, cfg->unmatched_sink) < 0) {
-            fy_conf_error(err, fy_conf_get(t.unmatched, "sink"), 0, "unknown sink '%s'",
-                          cfg->unmatched_sink);
+            const struct fy_node *sn = fy_conf_get(t.unmatched, "sink");
+            fy_conf_error(err, sn, 0, "unmatched: unknown sink '%s' (expected the name of one "
+                          "of the sinks)", shown(sn));
+            goto out;
+        }
+        if (cfg->unmatched_topic != NULL &&
+            check_template(fy_conf_get(t.unmatched, "topic"), err) != FY_OK) {
             goto out;
         }
     }
     rc = FY_OK;
 out:
     fy_opts_free(top_opts, &t);
+    if (rc != FY_OK && err->code != FY_OK) {
+        rc = err->code;
+    }
     return rc;
 }
 
 struct fy_config *fy_config_load(const char *path, struct fy_err *err)
 {
-    struct fy_config *cfg = calloc(1, sizeof(*cfg));
+    struct fy_err local = {0};
+    struct fy_config *cfg;
 
+    if (err == NULL) {
+        err = &local;
+    }
+    fy_err_clear(err);
+    if (path == NULL) {
+        fy_err_set(err, FY_EINVAL, "no configuration file given");
+        return NULL;
+    }
+    cfg = calloc(1, sizeof(*cfg));
     if (cfg == NULL) {
         fy_err_set(err, FY_ENOMEM, "out of memory");
         return NULL;
     }
     cfg->path = strdup(path);
+    if (cfg->path == NULL) {
+        fy_err_set(err, FY_ENOMEM, "out of memory");
+        goto fail;
+    }
     cfg->root = fy_conf_load(path, err);
     if (cfg->root == NULL || load(cfg, err) != FY_OK) {
-        fy_config_free(cfg);
-        return NULL;
+        goto fail;
     }
     return cfg;
+fail:
+    fy_config_free(cfg);
+    return NULL;
 }
 
 void fy_config_free(struct fy_config *cfg)

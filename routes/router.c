@@ -11,7 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define COLLECT_MAX 64
+/* Matches collected on the stack before the lookup falls back to the heap. */
+#define COLLECT_STACK 64
 
 struct tnode {
     char *level;
@@ -205,19 +206,50 @@ fail:
 /* ==== lookup ==== */
 
 struct walk {
-    struct fy_route_match *found;
+    struct fy_route_match *found;  /* the stack buffer, or heap once it overflows */
     size_t n_found;
+    size_t cap_found;
+    int heap;                      /* found is malloc'ed */
+    int oom;                       /* growing failed: the result is incomplete */
     const char *cap[FY_ROUTER_MAX_CAPS];
     size_t cap_len[FY_ROUTER_MAX_CAPS];
-    int n_caps;
+    int n_caps;                    /* captures recorded (at most FY_ROUTER_MAX_CAPS) */
 };
+
+/* Make room for one more match; the first overflow copies the stack buffer to the heap. */
+static int grow(struct walk *w)
+{
+    struct fy_route_match *p;
+    size_t cap;
+
+    if (w->n_found < w->cap_found) {
+        return 0;
+    }
+    cap = w->cap_found * 2;
+    if (w->heap) {
+        p = realloc(w->found, cap * sizeof(*p));
+    } else {
+        p = malloc(cap * sizeof(*p));
+        if (p != NULL) {
+            memcpy(p, w->found, w->n_found * sizeof(*p));
+        }
+    }
+    if (p == NULL) {
+        w->oom = 1;
+        return -1;
+    }
+    w->found = p;
+    w->cap_found = cap;
+    w->heap = 1;
+    return 0;
+}
 
 static void record(struct walk *w, const size_t *routes, size_t n, const char *rest,
                    size_t rest_len, int with_rest)
 {
     size_t i;
 
-    for (i = 0; i < n && w->n_found < COLLECT_MAX; i++) {
+    for (i = 0; i < n && grow(w) == 0; i++) {
         struct fy_route_match *m = &w->found[w->n_found++];
         int c;
         m->route = routes[i];
@@ -256,12 +288,19 @@ static void walk(const struct tnode *t, const char *p, int first, struct walk *w
     if (k != NULL) {
         walk(k, e ? e + 1 : NULL, 0, w);
     }
-    if (t->plus != NULL && !(first && *p == '$') && w->n_caps < FY_ROUTER_MAX_CAPS) {
-        w->cap[w->n_caps] = p;
-        w->cap_len[w->n_caps] = len;
-        w->n_caps++;
+    if (t->plus != NULL && !(first && *p == '$')) {
+        /* A filter with more '+' levels than FY_ROUTER_MAX_CAPS still matches; only the
+         * first FY_ROUTER_MAX_CAPS levels are captured. */
+        int captured = w->n_caps < FY_ROUTER_MAX_CAPS;
+        if (captured) {
+            w->cap[w->n_caps] = p;
+            w->cap_len[w->n_caps] = len;
+            w->n_caps++;
+        }
         walk(t->plus, e ? e + 1 : NULL, 0, w);
-        w->n_caps--;
+        if (captured) {
+            w->n_caps--;
+        }
     }
 }
 
@@ -275,17 +314,26 @@ static int by_route(const void *a, const void *b)
 size_t fy_router_match(const struct fy_router *r, const char *topic, const char *source,
                        struct fy_route_match *out, size_t max)
 {
-    struct fy_route_match found[COLLECT_MAX];
+    struct fy_route_match stack[COLLECT_STACK];
+    const struct fy_route_match *found;
     struct walk w;
     size_t i, n = 0;
 
-    if (r == NULL || topic == NULL || *topic == '\0' || out == NULL) {
+    if (r == NULL || topic == NULL || *topic == '\0' || out == NULL || max == 0) {
         return 0;
     }
     memset(&w, 0, sizeof(w));
-    w.found = found;
+    w.found = stack;
+    w.cap_found = COLLECT_STACK;
     walk(&r->root, topic, 1, &w);
-    qsort(found, w.n_found, sizeof(found[0]), by_route);
+    /* The walk visits the trie, not the table: put the matches back in table order. */
+    qsort(w.found, w.n_found, sizeof(w.found[0]), by_route);
+    found = w.found;
+    if (w.oom) {
+        /* Out of memory with more than COLLECT_STACK matches: a partial list would break
+         * table order and `final`, so report no match (the caller counts it as unmatched). */
+        w.n_found = 0;
+    }
     for (i = 0; i < w.n_found && n < max; i++) {
         const char *want = r->sources[found[i].route];
         if (want != NULL && (source == NULL || strcmp(want, source) != 0)) {
@@ -298,6 +346,9 @@ size_t fy_router_match(const struct fy_router *r, const char *topic, const char 
         if (r->final[found[i].route]) {
             break;
         }
+    }
+    if (w.heap) {
+        free(w.found);
     }
     return n;
 }

@@ -73,9 +73,9 @@ const struct fy_node *fy_conf_get(const struct fy_node *map, const char *key)
     return NULL;
 }
 
-/* Read a secret file (trailing newlines trimmed); warns when its mode is wider than 0600. */
-static char *read_secret(const char *path, struct fy_err *err, const char *file, int line,
-                         int col)
+/* Read a secret file (trailing newlines trimmed, at most SCALAR_MAX bytes); warns when its
+ * mode is wider than 0600. where is "FILE:LINE:COL: 'key': " for errors. */
+static char *read_secret(const char *path, const char *where, struct fy_err *err)
 {
     struct stat st;
     FILE *f;
@@ -84,22 +84,28 @@ static char *read_secret(const char *path, struct fy_err *err, const char *file,
 
     f = fopen(path, "rb");
     if (f == NULL) {
-        fy_err_set(err, FY_ECONFIG, "%s:%d:%d: cannot read secret file %s: %s", file, line, col,
-                   path, strerror(errno));
+        fy_err_set(err, FY_ECONFIG, "%scannot read secret file %s: %s", where, path,
+                   strerror(errno));
         return NULL;
     }
-    if (fstat(fileno(f), &st) == 0 && (st.st_mode & 0077) != 0) {
-        fy_log_warn("config", "secret file %s is readable by group or others (mode %03o); "
-                              "use chmod 600", path, (unsigned)(st.st_mode & 0777));
+    if (fstat(fileno(f), &st) == 0 && (st.st_mode & 0177) != 0) {
+        fy_log_warn("config", "secret file %s has mode %03o, wider than 0600 (chmod 600 it)",
+                    path, (unsigned)(st.st_mode & 0777));
     }
-    buf = malloc(SCALAR_MAX + 1);
+    buf = malloc(SCALAR_MAX + 2);
     if (buf == NULL) {
         fclose(f);
         fy_err_set(err, FY_ENOMEM, "out of memory");
         return NULL;
     }
-    n = fread(buf, 1, SCALAR_MAX, f);
+    n = fread(buf, 1, SCALAR_MAX + 1, f);
     fclose(f);
+    if (n > SCALAR_MAX) {
+        free(buf);
+        fy_err_set(err, FY_ECONFIG, "%ssecret file %s is larger than %u bytes", where, path,
+                   SCALAR_MAX);
+        return NULL;
+    }
     while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) {
         n--;
     }
@@ -108,13 +114,20 @@ static char *read_secret(const char *path, struct fy_err *err, const char *file,
 }
 
 /* Expand ${NAME}, ${file:PATH} and $${ (literal "${") in s. Returns a new string or NULL with
- * err set. *secret is set when anything was substituted. */
-static char *substitute(const char *s, const char *file, int line, int col, int *secret,
-                        struct fy_err *err)
+ * err set; errors name the key (the nearest enclosing one for list items) but never a value.
+ * *secret is set when anything was substituted. */
+static char *substitute(const char *s, const char *key, const char *file, int line, int col,
+                        int *secret, struct fy_err *err)
 {
+    char where[300];
     struct fy_buf b;
     const char *p = s;
 
+    if (key != NULL) {
+        snprintf(where, sizeof(where), "%s:%d:%d: '%.100s': ", file, line, col, key);
+    } else {
+        snprintf(where, sizeof(where), "%s:%d:%d: ", file, line, col);
+    }
     fy_buf_init(&b, SCALAR_MAX);
     if (fy_buf_add(&b, "", 0) != FY_OK) {
         fy_err_set(err, FY_ENOMEM, "out of memory");
@@ -134,14 +147,14 @@ static char *substitute(const char *s, const char *file, int line, int col, int 
             len = end != NULL ? (size_t)(end - (p + 2)) : 0;
             if (end == NULL || len == 0 || len >= sizeof(name)) {
                 fy_buf_free(&b);
-                fy_err_set(err, FY_ECONFIG, "%s:%d:%d: unterminated or empty ${...} "
-                           "(expected ${NAME} or ${file:PATH})", file, line, col);
+                fy_err_set(err, FY_ECONFIG, "%sunterminated or empty ${...} (expected ${NAME}, "
+                           "${file:PATH}, or $${ for a literal ${)", where);
                 return NULL;
             }
             memcpy(name, p + 2, len);
             name[len] = '\0';
             if (strncmp(name, "file:", 5) == 0) {
-                char *v = read_secret(name + 5, err, file, line, col);
+                char *v = read_secret(name + 5, where, err);
                 if (v == NULL) {
                     fy_buf_free(&b);
                     return NULL;
@@ -152,14 +165,14 @@ static char *substitute(const char *s, const char *file, int line, int col, int 
                 const char *v = getenv(name);
                 if (v == NULL) {
                     fy_buf_free(&b);
-                    fy_err_set(err, FY_ECONFIG, "%s:%d:%d: environment variable %s is not set",
-                               file, line, col, name);
+                    fy_err_set(err, FY_ECONFIG, "%senvironment variable %s is not set (set it, or "
+                               "write $${ for a literal ${)", where, name);
                     return NULL;
                 }
                 if (strchr(v, '\n') != NULL || strchr(v, '\r') != NULL) {
                     fy_buf_free(&b);
-                    fy_err_set(err, FY_ECONFIG, "%s:%d:%d: environment variable %s contains a "
-                               "newline (value not shown)", file, line, col, name);
+                    fy_err_set(err, FY_ECONFIG, "%senvironment variable %s contains a newline "
+                               "(expected one line; value not shown)", where, name);
                     return NULL;
                 }
                 rc = fy_buf_addstr(&b, v);
@@ -171,7 +184,8 @@ static char *substitute(const char *s, const char *file, int line, int col, int 
             p++;
         }
         if (rc != FY_OK) {
-            fy_err_set(err, rc, "%s:%d:%d: value too long after substitution", file, line, col);
+            fy_err_set(err, rc == FY_ENOMEM ? FY_ENOMEM : FY_ECONFIG,
+                       "%svalue longer than %u bytes after substitution", where, SCALAR_MAX);
             return NULL;
         }
     }
@@ -185,18 +199,23 @@ struct parser {
     int depth;
 };
 
+/* "FILE:LINE:COL: <libyaml problem> (<context> at LINE:COL)" at the problem's position. */
 static int yaml_fail(struct parser *ps)
 {
     const yaml_parser_t *yp = &ps->yp;
+    const char *problem = yp->problem != NULL ? yp->problem : "invalid YAML";
 
+    if (yp->error == YAML_MEMORY_ERROR) {
+        return fy_err_set(ps->err, FY_ENOMEM, "%s: out of memory while parsing", ps->file);
+    }
     if (yp->context != NULL) {
-        return fy_err_set(ps->err, FY_ECONFIG, "%s:%zu:%zu: %s %s (YAML syntax)", ps->file,
-                          yp->problem_mark.line + 1, yp->problem_mark.column + 1,
-                          yp->problem ? yp->problem : "error", yp->context);
+        return fy_err_set(ps->err, FY_ECONFIG, "%s:%zu:%zu: %s (%s at %zu:%zu; YAML syntax)",
+                          ps->file, yp->problem_mark.line + 1, yp->problem_mark.column + 1,
+                          problem, yp->context, yp->context_mark.line + 1,
+                          yp->context_mark.column + 1);
     }
     return fy_err_set(ps->err, FY_ECONFIG, "%s:%zu:%zu: %s (YAML syntax)", ps->file,
-                      yp->problem_mark.line + 1, yp->problem_mark.column + 1,
-                      yp->problem ? yp->problem : "error");
+                      yp->problem_mark.line + 1, yp->problem_mark.column + 1, problem);
 }
 
 static struct fy_node *new_node(struct parser *ps, enum fy_node_type t, const yaml_mark_t *m)
@@ -214,10 +233,11 @@ static struct fy_node *new_node(struct parser *ps, enum fy_node_type t, const ya
     return n;
 }
 
-static struct fy_node *parse_node(struct parser *ps, yaml_event_t *ev);
+static struct fy_node *parse_node(struct parser *ps, yaml_event_t *ev, const char *key);
 
-/* Children of a sequence or mapping until its end event. */
-static int parse_children(struct parser *ps, struct fy_node *parent)
+/* Children of a sequence or mapping until its end event; own_key is the parent's key (list
+ * items are reported under it). */
+static int parse_children(struct parser *ps, struct fy_node *parent, const char *own_key)
 {
     struct fy_node **tail = &parent->child;
 
@@ -262,7 +282,8 @@ static int parse_children(struct parser *ps, struct fy_node *parent)
                 return yaml_fail(ps);
             }
         }
-        child = parse_node(ps, &ev);
+        /* list items are reported under the key of their list */
+        child = parse_node(ps, &ev, key != NULL ? key : own_key);
         yaml_event_delete(&ev);
         if (child == NULL) {
             free(key);
@@ -277,8 +298,8 @@ static int parse_children(struct parser *ps, struct fy_node *parent)
     }
 }
 
-/* Build a node from ev (not deleted here). */
-static struct fy_node *parse_node(struct parser *ps, yaml_event_t *ev)
+/* Build a node from ev (not deleted here); key names it in substitution errors. */
+static struct fy_node *parse_node(struct parser *ps, yaml_event_t *ev, const char *key)
 {
     struct fy_node *n;
 
@@ -288,8 +309,8 @@ static struct fy_node *parse_node(struct parser *ps, yaml_event_t *ev)
         if (n == NULL) {
             return NULL;
         }
-        n->value = substitute((const char *)ev->data.scalar.value, ps->file, n->line, n->col,
-                              &n->secret, ps->err);
+        n->value = substitute((const char *)ev->data.scalar.value, key, ps->file, n->line,
+                              n->col, &n->secret, ps->err);
         if (n->value == NULL) {
             free(n);
             return NULL;
@@ -307,16 +328,17 @@ static struct fy_node *parse_node(struct parser *ps, yaml_event_t *ev)
         if (n == NULL) {
             return NULL;
         }
-        if (parse_children(ps, n) != FY_OK) {
+        if (parse_children(ps, n, key) != FY_OK) {
             node_free(n);
             return NULL;
         }
         ps->depth--;
         return n;
     case YAML_ALIAS_EVENT:
-        fy_err_set(ps->err, FY_ECONFIG, "%s:%zu:%zu: YAML aliases (*name) are not supported; "
-                   "write the value out", ps->file, ev->start_mark.line + 1,
-                   ev->start_mark.column + 1);
+        fy_err_set(ps->err, FY_ECONFIG, "%s:%zu:%zu: YAML alias '*%s' is not supported "
+                   "(expected the value written out; anchors and aliases are not expanded)",
+                   ps->file, ev->start_mark.line + 1, ev->start_mark.column + 1,
+                   (const char *)ev->data.alias.anchor);
         return NULL;
     default:
         fy_err_set(ps->err, FY_ECONFIG, "%s:%zu:%zu: unexpected YAML event", ps->file,
@@ -328,11 +350,19 @@ static struct fy_node *parse_node(struct parser *ps, yaml_event_t *ev)
 struct fy_node *fy_conf_parse(const char *text, size_t len, const char *name, struct fy_err *err)
 {
     struct parser ps;
+    struct fy_err local = {0};
     struct fy_node *root = NULL;
     char *file;
     yaml_event_t ev;
     int done = 0;
 
+    if (err == NULL) {
+        err = &local; /* the parser reads err->code back */
+    }
+    if (text == NULL) {
+        fy_err_set(err, FY_EINVAL, "no text to parse");
+        return NULL;
+    }
     file = strdup(name != NULL ? name : "<config>");
     if (file == NULL) {
         fy_err_set(err, FY_ENOMEM, "out of memory");
@@ -368,7 +398,7 @@ struct fy_node *fy_conf_parse(const char *text, size_t len, const char *name, st
             done = 1;
             break;
         default:
-            root = parse_node(&ps, &ev);
+            root = parse_node(&ps, &ev, NULL);
             if (root == NULL) {
                 yaml_event_delete(&ev);
                 goto fail;
@@ -403,6 +433,10 @@ struct fy_node *fy_conf_load(const char *path, struct fy_err *err)
     char *text;
     size_t n;
 
+    if (path == NULL) {
+        fy_err_set(err, FY_EINVAL, "no configuration file given");
+        return NULL;
+    }
     f = fopen(path, "rb");
     if (f == NULL) {
         fy_err_set(err, FY_ECONFIG, "%s: cannot open: %s", path, strerror(errno));

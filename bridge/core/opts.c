@@ -1,4 +1,8 @@
-/* opts.c - fill a context struct from a YAML map through a declarative option table. */
+/* opts.c - fill a context struct from a YAML map through a declarative option table.
+ *
+ * INT values are decimal integers. For convenience an option whose name ends in "_bytes" (and
+ * max_payload) also takes the suffixes k/K/KiB, M/MiB, G/GiB (x1024), and one whose name ends
+ * in "_ms" takes ms, s, m, h. Nothing else: "10 MB", "1.5s" and "0x10" are errors. */
 #include "bridge/core/opts.h"
 
 #include "bridge/core/buf.h"
@@ -12,6 +16,12 @@
 static const char *type_word(enum fy_node_type t)
 {
     return t == FY_NODE_MAP ? "a map" : t == FY_NODE_SEQ ? "a list" : "a scalar";
+}
+
+/* The value as it may appear in an error: never a secret's. */
+static const char *shown(const struct fy_node *n, const char *text)
+{
+    return n != NULL && n->secret ? "(secret, not shown)" : text;
 }
 
 static int is_prefix(const struct fy_opt *o)
@@ -84,7 +94,8 @@ static int parse_int(const struct fy_opt *o, const char *s, int64_t *out)
         return -1;
     }
     if (*end != '\0') {
-        if (is_bytes && (strcmp(end, "k") == 0 || strcmp(end, "K") == 0 || strcmp(end, "KiB") == 0)) {
+        if (is_bytes &&
+            (strcmp(end, "k") == 0 || strcmp(end, "K") == 0 || strcmp(end, "KiB") == 0)) {
             mul = 1024;
         } else if (is_bytes && (strcmp(end, "M") == 0 || strcmp(end, "MiB") == 0)) {
             mul = 1024 * 1024;
@@ -109,12 +120,24 @@ static int parse_int(const struct fy_opt *o, const char *s, int64_t *out)
     return 0;
 }
 
-static int kv_add(struct fy_kv_list *l, const char *key, const struct fy_node *n)
+/* Append (key, n's value) to l; the same key given twice (as "p.k" and as "p: {k: }") is an
+ * error at the second. */
+static int kv_add(struct fy_kv_list *l, const char *prefix, const char *key,
+                  const struct fy_node *n, struct fy_err *err)
 {
-    struct fy_kv *items = realloc(l->items, (l->n + 1) * sizeof(*items));
+    struct fy_kv *items;
+    size_t i;
+
+    for (i = 0; i < l->n; i++) {
+        if (strcmp(l->items[i].key, key) == 0) {
+            return fy_conf_error(err, n, 0, "'%s%s' is given twice (first at %d:%d)", prefix, key,
+                                 l->items[i].line, l->items[i].col);
+        }
+    }
+    items = realloc(l->items, (l->n + 1) * sizeof(*items));
 
     if (items == NULL) {
-        return FY_ENOMEM;
+        return fy_err_set(err, FY_ENOMEM, "out of memory");
     }
     l->items = items;
     items[l->n].key = strdup(key);
@@ -126,7 +149,7 @@ static int kv_add(struct fy_kv_list *l, const char *key, const struct fy_node *n
     if (items[l->n].key == NULL || items[l->n].value == NULL) {
         free(items[l->n].key);
         free(items[l->n].value);
-        return FY_ENOMEM;
+        return fy_err_set(err, FY_ENOMEM, "out of memory");
     }
     l->n++;
     return FY_OK;
@@ -140,10 +163,11 @@ static int set_opt(const struct fy_opt *o, const struct fy_node *n, const char *
     size_t i;
 
     if (n != NULL && o->type != FY_OPT_T_NODE && n->type != FY_NODE_SCALAR) {
-        return fy_conf_error(err, n, 0, "'%s' must be a %s, got %s", o->name,
-                             o->type == FY_OPT_T_INT    ? "number"
-                             : o->type == FY_OPT_T_BOOL ? "boolean"
-                                                        : "string",
+        return fy_conf_error(err, n, 0, "'%s': expected %s, got %s", o->name,
+                             o->type == FY_OPT_T_INT    ? "a number"
+                             : o->type == FY_OPT_T_BOOL ? "a boolean"
+                             : o->type == FY_OPT_T_ENUM ? "one word"
+                                                        : "a string",
                              type_word(n->type));
     }
     switch (o->type) {
@@ -157,13 +181,17 @@ static int set_opt(const struct fy_opt *o, const struct fy_node *n, const char *
         int64_t v;
         if (parse_int(o, text, &v) != 0) {
             return n ? fy_conf_error(err, n, 0, "'%s': '%s' is not a valid integer%s", o->name,
-                                     (n->secret ? "(hidden)" : text),
+                                     shown(n, text),
                                      strstr(o->name, "_bytes") ? " (suffixes: k, M, G)"
                                      : strstr(o->name, "_ms")  ? " (suffixes: ms, s, m, h)"
                                                                : "")
                      : fy_err_set(err, FY_EINVAL, "bad default for %s", o->name);
         }
         if ((o->min != 0 || o->max != 0) && (v < o->min || v > o->max)) {
+            if (n != NULL && n->secret) {
+                return fy_conf_error(err, n, 0, "'%s' is out of range (expected %lld..%lld)",
+                                     o->name, (long long)o->min, (long long)o->max);
+            }
             return fy_conf_error(err, n, 0, "'%s' is %lld, out of range (expected %lld..%lld)",
                                  o->name, (long long)v, (long long)o->min, (long long)o->max);
         }
@@ -173,8 +201,9 @@ static int set_opt(const struct fy_opt *o, const struct fy_node *n, const char *
     case FY_OPT_T_BOOL: {
         int v;
         if (parse_bool(text, &v) != 0) {
-            return fy_conf_error(err, n, 0, "'%s': '%s' is not a boolean (expected true or false)",
-                                 o->name, text);
+            return n ? fy_conf_error(err, n, 0, "'%s': '%s' is not a boolean (expected true or "
+                                     "false)", o->name, shown(n, text))
+                     : fy_err_set(err, FY_EINVAL, "bad default for %s", o->name);
         }
         *(int *)field = v;
         return FY_OK;
@@ -199,7 +228,7 @@ static int set_opt(const struct fy_opt *o, const struct fy_node *n, const char *
                 off += (size_t)w;
             }
             return n ? fy_conf_error(err, n, 0, "'%s': unknown value '%s' (expected one of: %s)",
-                                     o->name, text, list)
+                                     o->name, shown(n, text), list)
                      : fy_err_set(err, FY_EINVAL, "bad default for %s", o->name);
         }
     case FY_OPT_T_NODE:
@@ -264,24 +293,27 @@ int fy_opts_apply(const struct fy_opt *tbl, const struct fy_node *map, const cha
             if (as_map) {
                 const struct fy_node *k;
                 if (c->type != FY_NODE_MAP) {
-                    return fy_conf_error(err, c, 0, "'%s' must be a map of name: value",
-                                         c->key);
+                    return fy_conf_error(err, c, 0, "'%s': expected a map of name: value, got %s",
+                                         c->key, type_word(c->type));
                 }
                 for (k = c->child; k != NULL; k = k->next) {
                     if (k->type != FY_NODE_SCALAR) {
-                        return fy_conf_error(err, k, 0, "'%s.%s' must be a scalar", c->key,
-                                             k->key);
+                        return fy_conf_error(err, k, 0, "'%s.%s': expected a scalar, got %s",
+                                             c->key, k->key, type_word(k->type));
                     }
-                    if (kv_add(l, k->key, k) != FY_OK) {
-                        return fy_err_set(err, FY_ENOMEM, "out of memory");
+                    rc = kv_add(l, o->name, k->key, k, err);
+                    if (rc != FY_OK) {
+                        return rc;
                     }
                 }
             } else {
                 if (c->type != FY_NODE_SCALAR) {
-                    return fy_conf_error(err, c, 0, "'%s' must be a scalar", c->key);
+                    return fy_conf_error(err, c, 0, "'%s': expected a scalar, got %s", c->key,
+                                         type_word(c->type));
                 }
-                if (kv_add(l, c->key + strlen(o->name), c) != FY_OK) {
-                    return fy_err_set(err, FY_ENOMEM, "out of memory");
+                rc = kv_add(l, o->name, c->key + strlen(o->name), c, err);
+                if (rc != FY_OK) {
+                    return rc;
                 }
             }
             continue;

@@ -3,6 +3,8 @@
 #include "tests/unit/assert.h"
 
 #include <CUnit/CUnit.h>
+#include <stdlib.h>
+#include <string.h>
 
 int init_topic_tests(void);
 
@@ -22,6 +24,10 @@ static void test_match(void)
         {"v3/+/devices/+/up", "v3/app@ttn/devices/dev1/up", 1},
         {"v3/+/devices/+/up", "v3/app@ttn/devices/dev1/join", 0},
         {"$share/g/a/+", "a/b", 1},   {"$share/g/#", "x/y", 1},
+        {"sport/#", "sport", 1},      {"sport/#", "sports", 0},     {"#", "/", 1},
+        {"+/+", "/", 1},              {"+", "/", 0},                {"/+", "/", 1},
+        {"a/+/+", "a/", 0},           {"a/#", "a/", 1},             {"+/#", "$SYS", 0},
+        {"$share/g/#", "$SYS/x", 0},  {"$SYS", "$SYS", 1},          {"a", "A", 0},
     };
     size_t i;
 
@@ -40,7 +46,8 @@ static void test_validate(void)
     static const char *const good[] = {"a", "a/b", "+", "#", "a/+/b", "a/#", "/", "//",
                                        "+/+", "$share/g/a/#", "$SYS/#", NULL};
     static const char *const bad[] = {"", "a/#/b", "a+", "a/b#", "#/a", "a/+b", "+a/b",
-                                      "$share//a", "$share/g", "$share/g+/a", "$share/g/", NULL};
+                                      "$share//a", "$share/g", "$share/g+/a", "$share/g/",
+                                      "$share/g#/a", "$share/", "a/##", "++", NULL};
     struct fy_err err = {0};
     size_t i;
 
@@ -55,7 +62,23 @@ static void test_validate(void)
         FY_ASSERT_EQ(rc, FY_EINVAL);
         CU_ASSERT_TRUE(err.msg[0] != '\0');
     }
+    {
+        /* the 65535-byte limit of an MQTT UTF-8 string */
+        char *longf = malloc(65537);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(longf);
+        memset(longf, 'a', 65536);
+        longf[65536] = '\0';
+        FY_ASSERT_EQ(fy_topic_filter_check(longf, &err), FY_EINVAL);
+        CU_ASSERT_FALSE(fy_topic_name_valid(longf));
+        longf[65535] = '\0';
+        FY_ASSERT_OK(fy_topic_filter_check(longf, &err), &err);
+        CU_ASSERT_TRUE(fy_topic_name_valid(longf));
+        free(longf);
+    }
     CU_ASSERT_TRUE(fy_topic_name_valid("a/b"));
+    CU_ASSERT_TRUE(fy_topic_name_valid("a//b"));
+    CU_ASSERT_TRUE(fy_topic_name_valid("/"));
+    CU_ASSERT_FALSE(fy_topic_name_valid("a/#"));
     CU_ASSERT_FALSE(fy_topic_name_valid("a/+"));
     CU_ASSERT_FALSE(fy_topic_name_valid(""));
     FY_ASSERT_STR(fy_topic_unshare("$share/grp/v3/#"), "v3/#");
