@@ -25,7 +25,7 @@ struct top {
     char *instance;
     int log_level;
     int64_t max_payload;
-    const struct fy_node *journal, *sources, *sinks, *routes, *unmatched;
+    const struct fy_node *journal, *sources, *sinks, *routes, *unmatched, *admin;
 };
 
 static const struct fy_opt top_opts[] = {
@@ -38,6 +38,7 @@ static const struct fy_opt top_opts[] = {
     FY_OPT_NODE("sinks", FY_REQUIRED, offsetof(struct top, sinks), "list of sinks"),
     FY_OPT_NODE("routes", FY_REQUIRED, offsetof(struct top, routes), "the routing table"),
     FY_OPT_NODE("unmatched", 0, offsetof(struct top, unmatched), "catch-all sink"),
+    FY_OPT_NODE("admin", 0, offsetof(struct top, admin), "admin HTTP endpoint"),
     {0},
 };
 
@@ -76,6 +77,26 @@ static const struct fy_opt retry_opts[] = {
     {0},
 };
 
+static const struct fy_opt health_opts[] = {
+    FY_OPT_INT("disable_after", "10", 0, 1000000000,
+               offsetof(struct fy_health_conf, disable_after),
+               "consecutive failed attempts before the sink is disabled and probed, 0 = never"),
+    FY_OPT_INT("probe_interval_ms", "60000", 100, 86400000,
+               offsetof(struct fy_health_conf, probe_interval_ms),
+               "time between probes of a disabled sink"),
+    {0},
+};
+
+struct aconf {
+    char *listen;
+};
+
+static const struct fy_opt admin_opts[] = {
+    FY_OPT_STR("listen", NULL, 0, offsetof(struct aconf, listen),
+               "host:port of the admin HTTP endpoint (/status, /metrics, /healthz)"),
+    {0},
+};
+
 struct rconf {
     char *name, *match, *source, *format, *codec, *rec_type;
     int event_type;
@@ -110,17 +131,19 @@ static const struct fy_opt target_opts[] = {
     {0},
 };
 
-const char *const fy_config_sink_common_keys[] = {"name", "type", "retry", "max_lag_bytes", NULL};
+const char *const fy_config_sink_common_keys[] = {"name", "type", "retry", "health",
+                                                  "max_lag_bytes", NULL};
 static const char *const source_common_keys[] = {"name", "type", NULL};
 
 /* Options every sink has, parsed by the core (the plugin's table skips them). */
 struct sconf {
-    const struct fy_node *retry;
+    const struct fy_node *retry, *health;
     int64_t max_lag_bytes;
 };
 
 static const struct fy_opt sink_common_opts[] = {
     FY_OPT_NODE("retry", 0, offsetof(struct sconf, retry), "retry policy"),
+    FY_OPT_NODE("health", 0, offsetof(struct sconf, health), "endpoint health policy"),
     FY_OPT_INT("max_lag_bytes", "0", 0, 1LL << 50, offsetof(struct sconf, max_lag_bytes),
                "journal bytes this sink may hold back, 0 = no per-sink limit"),
     {0},
@@ -355,7 +378,8 @@ static int load_sink_common(const struct fy_node *item, struct fy_sink_conf *sc,
         return fy_err_set(err, FY_ENOMEM, "out of memory");
     }
     for (k = item->child; k != NULL; k = k->next) {
-        if (strcmp(k->key, "retry") != 0 && strcmp(k->key, "max_lag_bytes") != 0) {
+        if (strcmp(k->key, "retry") != 0 && strcmp(k->key, "health") != 0 &&
+            strcmp(k->key, "max_lag_bytes") != 0) {
             skip[n++] = k->key;
         }
     }
@@ -365,6 +389,9 @@ static int load_sink_common(const struct fy_node *item, struct fy_sink_conf *sc,
         return rc;
     }
     sc->max_lag_bytes = c.max_lag_bytes;
+    if (fy_opts_apply(health_opts, c.health, NULL, &sc->health, err) != FY_OK) {
+        return err->code;
+    }
     return fy_opts_apply(retry_opts, c.retry, NULL, &sc->retry, err);
 }
 
@@ -619,6 +646,21 @@ static int load(struct fy_config *cfg, struct fy_err *err)
     cfg->journal.max_bytes = (uint64_t)j.max_bytes;
     cfg->dedup_window = j.dedup_window;
     fy_opts_free(journal_opts, &j);
+    {
+        struct aconf a = {0};
+        if (fy_opts_apply(admin_opts, t.admin, NULL, &a, err) != FY_OK) {
+            fy_opts_free(admin_opts, &a);
+            goto out;
+        }
+        if (a.listen != NULL && strrchr(a.listen, ':') == NULL) {
+            fy_conf_error(err, fy_conf_get(t.admin, "listen"), 0, "admin.listen '%s': expected "
+                          "host:port (e.g. 127.0.0.1:8081)", a.listen);
+            fy_opts_free(admin_opts, &a);
+            goto out;
+        }
+        cfg->admin_listen = a.listen != NULL ? dup_str(a.listen) : NULL;
+        fy_opts_free(admin_opts, &a);
+    }
     if (cfg->instance == NULL || cfg->journal.dir == NULL) {
         rc = fy_err_set(err, FY_ENOMEM, "out of memory");
         goto out;
@@ -789,6 +831,7 @@ void fy_config_free(struct fy_config *cfg)
     free(cfg->instance);
     free((char *)cfg->journal.dir);
     free(cfg->unmatched_sink);
+    free(cfg->admin_listen);
     free(cfg->unmatched_topic);
     free(cfg->path);
     fy_conf_free(cfg->root);

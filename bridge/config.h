@@ -27,9 +27,19 @@ struct fy_retry_conf {
     int64_t backoff_max_ms;   /* default 30000 */
 };
 
+/* Endpoint health of a sink (common options under `health:`; core-owned). After
+ * disable_after consecutive failed attempts the sink is `disabled`: nothing is sent except one
+ * probe (the oldest record) every probe_interval_ms until one succeeds. Records wait in the
+ * journal meanwhile; nothing is dropped. */
+struct fy_health_conf {
+    int64_t disable_after;      /* default 10; 0 = never disable */
+    int64_t probe_interval_ms;  /* default 60000 */
+};
+
 struct fy_sink_conf {
     struct fy_instance_conf inst;
     struct fy_retry_conf retry;
+    struct fy_health_conf health;
     int64_t max_lag_bytes;    /* per-sink journal quota; 0 = only the global one */
 };
 
@@ -70,6 +80,7 @@ struct fy_config {
     size_t n_sinks;
     struct fy_route_conf *routes;
     size_t n_routes;
+    char *admin_listen;            /* admin HTTP endpoint "host:port" (status, metrics), NULL = off */
     char *unmatched_sink;          /* catch-all sink for messages no route matches, or NULL */
     char *unmatched_topic;
 };

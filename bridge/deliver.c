@@ -64,6 +64,12 @@ struct fy_deliver {
     int64_t head_first_ms;
     uint32_t rng;
 
+    /* endpoint health (written by the worker, read by anyone under hmu) */
+    pthread_mutex_t hmu;
+    struct fy_health_info health;
+    int probing;                       /* disabled: one record at a time */
+    int64_t down_since_ms;             /* wall clock of the first failure of this run */
+
     struct fy_sink_stats stats;
 };
 
@@ -117,6 +123,88 @@ static uint32_t xorshift(uint32_t *s)
     return x;
 }
 
+/* ==== health ==== */
+
+const char *fy_health_name(enum fy_health h)
+{
+    return h == FY_HEALTH_DISABLED ? "disabled" : h == FY_HEALTH_FAILING ? "failing" : "healthy";
+}
+
+void fy_deliver_health(struct fy_deliver *d, struct fy_health_info *out)
+{
+    pthread_mutex_lock(&d->hmu);
+    *out = d->health;
+    pthread_mutex_unlock(&d->hmu);
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A record got an answer from the remote (OK, or a permanent REJECT): the endpoint works. */
+static void health_ok(struct fy_deliver *d)
+{
+    struct fy_health_info h;
+
+    if (d->health.state == FY_HEALTH_HEALTHY) {
+        return; /* only the worker writes: reading without the lock is safe here */
+    }
+    pthread_mutex_lock(&d->hmu);
+    h = d->health;
+    d->health.state = FY_HEALTH_HEALTHY;
+    d->health.since_ms = wall_ms();
+    d->health.failures = 0;
+    d->health.next_attempt_ms = 0;
+    pthread_mutex_unlock(&d->hmu);
+    d->probing = 0;
+    fy_log_info(d->tag, "healthy again after %d failed attempt(s) over %" PRId64 " s%s",
+                h.failures, (wall_ms() - d->down_since_ms) / 1000,
+                h.state == FY_HEALTH_DISABLED ? " (was disabled; probe succeeded)" : "");
+}
+
+/* An attempt failed (RETRY); delay is the planned wait. Counts consecutive failures across
+ * records (a record expired by max_attempts does not make the endpoint healthy). Returns the
+ * wait to use: a disabled sink waits at least probe_interval_ms. */
+static int64_t health_failed(struct fy_deliver *d, const char *reason, int64_t delay)
+{
+    const struct fy_health_conf *hc = &d->conf->health;
+    enum fy_health was = d->health.state;
+    enum fy_health now = FY_HEALTH_FAILING;
+    int failures = d->health.failures + 1;
+
+    if (hc->disable_after > 0 && failures >= hc->disable_after) {
+        now = FY_HEALTH_DISABLED;
+        if (delay < hc->probe_interval_ms) {
+            delay = hc->probe_interval_ms;
+        }
+    }
+    if (was == FY_HEALTH_HEALTHY) {
+        d->down_since_ms = wall_ms();
+    }
+    pthread_mutex_lock(&d->hmu);
+    if (now != was) {
+        d->health.since_ms = wall_ms();
+    }
+    d->health.state = now;
+    d->health.failures = failures;
+    d->health.next_attempt_ms = wall_ms() + delay;
+    snprintf(d->health.last_error, sizeof(d->health.last_error), "%s", reason);
+    pthread_mutex_unlock(&d->hmu);
+    d->probing = now == FY_HEALTH_DISABLED;
+    if (now == FY_HEALTH_DISABLED && was != FY_HEALTH_DISABLED) {
+        fy_log_error(d->tag, "disabled after %d consecutive failed attempts: sending only one "
+                     "probe every %" PRId64 " ms until it succeeds; records wait in the journal "
+                     "(last error: %s)", failures, delay, reason);
+    } else if (now == FY_HEALTH_FAILING && was == FY_HEALTH_HEALTHY) {
+        fy_log_warn(d->tag, "failing: %s", reason);
+    }
+    return delay;
+}
+
 /* ==== completions ==== */
 
 static void on_complete(void *arg, uint64_t ticket, enum fy_sink_result res, const char *reason)
@@ -159,6 +247,8 @@ struct fy_deliver *fy_deliver_create(const struct fy_sink_conf *sc, struct fy_jo
     d->j = j;
     d->dlq = dlq;
     pthread_mutex_init(&d->mu, NULL);
+    pthread_mutex_init(&d->hmu, NULL);
+    d->health.since_ms = wall_ms();
     d->rng = (uint32_t)time(NULL) ^ (uint32_t)(uintptr_t)d;
     if (d->rng == 0) {
         d->rng = 1;
@@ -218,6 +308,7 @@ void fy_deliver_destroy(struct fy_deliver *d)
     fy_journal_reader_close(d->rd);
     free(d->ring);
     pthread_mutex_destroy(&d->mu);
+    pthread_mutex_destroy(&d->hmu);
     free(d);
 }
 
@@ -308,8 +399,10 @@ static int settle(struct fy_deliver *d)
                 pthread_mutex_unlock(&d->mu);
                 return 1;
             }
+            health_ok(d);
         } else if (done.state == E_OK) {
             FY_STAT_INC(d->stats.delivered);
+            health_ok(d);
         }
         if (done.seq == d->head_seq) {
             d->head_attempts = 0;
@@ -397,15 +490,16 @@ static void retry_round(struct fy_deliver *d)
             d->head_first_ms = 0;
             seq++;
         }
-        delay = 0;
+        delay = health_failed(d, reason, 0);
     } else {
         delay = fy_deliver_backoff_ms(rc, d->head_attempts, xorshift(&d->rng));
         after = fy_deliver_retry_after(reason);
         if (after > delay) {
             delay = after;
         }
-        fy_log_warn(d->tag, "delivery failed (attempt %d), retrying in %" PRId64 " ms: %s",
-                    d->head_attempts, delay, reason);
+        delay = health_failed(d, reason, delay);
+        fy_log_warn(d->tag, "delivery failed (attempt %d), %s in %" PRId64 " ms: %s",
+                    d->head_attempts, d->probing ? "next probe" : "retrying", delay, reason);
     }
     FY_STAT_ADD(d->stats.replayed, resent);
     window_clear(d);
@@ -421,7 +515,7 @@ static size_t feed(struct fy_deliver *d)
     struct fy_err err = {0};
     size_t fed = 0;
 
-    while (d->n < d->cap && !atomic_load(&d->stopping)) {
+    while (d->n < (d->probing ? 1 : d->cap) && !atomic_load(&d->stopping)) {
         uint64_t seq;
         void *data;
         size_t len;
@@ -557,6 +651,11 @@ struct fy_sink_stats *fy_deliver_stats(struct fy_deliver *d)
 const char *fy_deliver_name(const struct fy_deliver *d)
 {
     return d->conf->inst.name;
+}
+
+const char *fy_deliver_type(const struct fy_deliver *d)
+{
+    return d->conf->inst.type;
 }
 
 uint64_t fy_deliver_lag(struct fy_deliver *d)

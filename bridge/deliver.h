@@ -37,6 +37,28 @@ const char *fy_deliver_name(const struct fy_deliver *d);
 /* Journal records this sink still has to deliver (next_seq - committed), approximate. */
 uint64_t fy_deliver_lag(struct fy_deliver *d);
 
+/* Endpoint health, as The Things Stack shows for its webhooks. healthy: the last attempt
+ * succeeded (or none failed yet); failing: the oldest record failed 1..disable_after-1 times in a
+ * row and is being retried with backoff; disabled: disable_after failures in a row, so nothing
+ * is sent but one probe (the oldest record alone) every probe_interval_ms; the first success
+ * makes it healthy again and delivery resumes at full speed. Records wait in the journal in
+ * every state. */
+enum fy_health { FY_HEALTH_HEALTHY = 0, FY_HEALTH_FAILING, FY_HEALTH_DISABLED };
+
+struct fy_health_info {
+    enum fy_health state;
+    int64_t since_ms;          /* wall clock (ms) when the state was entered; 0 = since start */
+    int failures;              /* consecutive failed attempts of the oldest record */
+    int64_t next_attempt_ms;   /* wall clock of the next retry or probe; 0 = none planned */
+    char last_error[256];      /* reason of the last failure ("" if none) */
+};
+
+const char *fy_health_name(enum fy_health h);
+/* A consistent snapshot of d's health (any thread). */
+void fy_deliver_health(struct fy_deliver *d, struct fy_health_info *out);
+/* The sink's type ("kafka", "webhook"...). */
+const char *fy_deliver_type(const struct fy_deliver *d);
+
 /* 1 while the sink holds back more journal bytes than its max_lag_bytes. */
 int fy_deliver_over_quota(struct fy_deliver *d);
 

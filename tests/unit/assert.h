@@ -27,6 +27,24 @@
         CU_ASSERT_TRUE(fy_ok_);                                                                 \
     } while (0)
 
+/* cond holds, else print it (the test goes on). */
+#define FY_ASSERT(cond)                                                                         \
+    do {                                                                                        \
+        int fy_c_ = (cond) ? 1 : 0;                                                             \
+        if (!fy_c_)                                                                             \
+            fprintf(stderr, "\n%s:%d: %s\n", __FILE__, __LINE__, #cond);                         \
+        CU_ASSERT_TRUE(fy_c_);                                                                  \
+    } while (0)
+
+/* cond holds, else print it with msg and stop this test (for preconditions). */
+#define FY_ASSERT_MSG(cond, msg)                                                                \
+    do {                                                                                        \
+        int fy_c_ = (cond) ? 1 : 0;                                                             \
+        if (!fy_c_)                                                                             \
+            fprintf(stderr, "\n%s:%d: %s: %s\n", __FILE__, __LINE__, #cond, (msg));            \
+        CU_ASSERT_TRUE_FATAL(fy_c_);                                                            \
+    } while (0)
+
 /* rc is FY_OK, else print the error message. */
 #define FY_ASSERT_OK(rc, errp)                                                                  \
     do {                                                                                        \
