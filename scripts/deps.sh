@@ -5,7 +5,7 @@ set -euo pipefail
 
 pkgs=(
     build-essential cmake ninja-build pkg-config g++
-    libpaho-mqtt-dev librdkafka-dev libcjson-dev libyaml-dev libssl-dev libcurl4-openssl-dev
+    libpaho-mqtt-dev librdkafka-dev libcjson-dev libyaml-dev libssl-dev libcurl4-openssl-dev zlib1g-dev
     libcunit1-dev libmozjs-102-dev
     mosquitto mosquitto-clients kcat
     default-jre-headless maven python3 openssl

@@ -12,16 +12,21 @@
 #include "bridge/core/buf.h"
 #include "bridge/core/log.h"
 
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <openssl/hmac.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/time.h>
+#include <zlib.h>
 
 static const char *const format_words[] = {"json_array", "ndjson", "smartclean", "single", NULL};
+static const char *const compression_words[] = {"none", "gzip", NULL};
 static const char *const auth_words[] = {"none", "basic", NULL};
 
 enum { F_ARRAY, F_NDJSON, F_SMARTCLEAN, F_SINGLE };
@@ -36,6 +41,12 @@ struct item {
 struct batch {
     struct item *items;
     size_t n, bytes;
+    int64_t since;           /* when the first record arrived (open batches) */
+    char *url;               /* rendered URL, NULL = the sink's url */
+    char **hv;               /* rendered header values (parallel to w->headers), or NULL */
+    size_t nh;               /* entries in hv */
+    char *target;            /* url and header values joined: batches only mix equal targets */
+    char blocked[200];       /* why the SSRF guard refused an address, "" if it did not */
     CURL *easy;
     struct curl_slist *headers;
     struct fy_buf req;       /* request body */
@@ -56,11 +67,14 @@ struct webhook {
     char *username, *password;
     char *signing_secret;
     struct fy_kv_list headers;
+    int compression;
+    int allow_private;
     /* state */
     struct fy_sink *snk;
     CURLM *multi;
-    struct batch *open;        /* collecting */
-    int64_t open_since;
+    int templated;             /* url or a header uses {fields} of the envelope */
+    struct batch *open;        /* collecting, one per target (list through next) */
+    size_t n_open;
     struct batch *queue;       /* closed, waiting for a request slot (FIFO) */
     struct batch *inflight;    /* requests running (list through next) */
     size_t running;
@@ -95,7 +109,13 @@ static const struct fy_opt webhook_opts[] = {
     FY_OPT_STR("signing_secret", NULL, FY_SECRET, offsetof(struct webhook, signing_secret),
                "Standard Webhooks secret (whsec_<base64> or raw)"),
     FY_OPT_PREFIX("headers.", offsetof(struct webhook, headers),
-                  "static request headers (Authorization: Bearer ..., API keys)"),
+                  "request headers (Authorization: Bearer ..., API keys); values may use "
+                  "{recType}, {deviceId}, {devEUI}, {applicationId}, {tenantId}"),
+    FY_OPT_ENUM("compression", "none", compression_words, offsetof(struct webhook, compression),
+                "request body compression: none or gzip (Content-Encoding: gzip)"),
+    FY_OPT_BOOL("allow_private_networks", "false", offsetof(struct webhook, allow_private),
+                "allow connections to loopback, private, link-local and other internal "
+                "addresses (refused by default: SSRF guard)"),
     {0},
 };
 
@@ -105,6 +125,141 @@ static int64_t now_ms(void)
 
     gettimeofday(&tv, NULL);
     return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+/* ==== templates: {field} of the envelope in the URL's path/query and in header values ==== */
+
+static const char *const tmpl_vars[] = {"recType", "deviceId", "devEUI", "applicationId",
+                                        "tenantId", NULL};
+
+/* Check tpl's {names}; FY_OK or FY_ECONFIG with what is wrong. */
+static int tmpl_check(const char *what, const char *tpl, struct fy_err *err)
+{
+    const char *p = tpl;
+
+    while ((p = strchr(p, '{')) != NULL) {
+        const char *e = strchr(p, '}');
+        size_t i, len;
+        if (e == NULL) {
+            return fy_err_set(err, FY_ECONFIG, "%s: unclosed '{' (expected {recType}, "
+                              "{deviceId}, {devEUI}, {applicationId} or {tenantId})", what);
+        }
+        len = (size_t)(e - p - 1);
+        for (i = 0; tmpl_vars[i] != NULL; i++) {
+            if (strlen(tmpl_vars[i]) == len && memcmp(tmpl_vars[i], p + 1, len) == 0) {
+                break;
+            }
+        }
+        if (tmpl_vars[i] == NULL) {
+            return fy_err_set(err, FY_ECONFIG, "%s: unknown field '{%.*s}' (expected "
+                              "{recType}, {deviceId}, {devEUI}, {applicationId} or {tenantId})",
+                              what, (int)len, p + 1);
+        }
+        p = e + 1;
+    }
+    return FY_OK;
+}
+
+/* Value of template field name (len bytes) for one record; NULL when absent. */
+static const char *tmpl_value(const struct fy_record *rec, const cJSON *obj, const char *name,
+                              size_t len)
+{
+    const cJSON *v;
+    char key[32];
+
+    if (len == 7 && memcmp(name, "recType", 7) == 0) {
+        return rec->rec_type;
+    }
+    snprintf(key, sizeof(key), "%.*s", (int)len, name);
+    v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* Expand tpl for rec into out. In a URL (url_escape) values are percent-encoded (all but
+ * RFC 3986 unreserved characters); in a header a value with a control character is refused.
+ * FY_OK, or FY_EINVAL with the reason in err (the record is then rejected). */
+static int tmpl_expand(const char *tpl, const struct fy_record *rec, const cJSON *obj,
+                       int url_escape, struct fy_buf *out, struct fy_err *err)
+{
+    const char *p = tpl;
+
+    while (*p != '\0') {
+        const char *e, *v;
+        if (*p != '{' || (e = strchr(p, '}')) == NULL) {
+            fy_buf_add(out, p, 1);
+            p++;
+            continue;
+        }
+        v = tmpl_value(rec, obj, p + 1, (size_t)(e - p - 1));
+        if (v == NULL || *v == '\0') {
+            return fy_err_set(err, FY_EINVAL, "template field {%.*s} is missing or empty in "
+                              "this record", (int)(e - p - 1), p + 1);
+        }
+        for (; *v != '\0'; v++) {
+            unsigned char c = (unsigned char)*v;
+            if (url_escape && !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                                (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+                                c == '~')) {
+                fy_buf_printf(out, "%%%02X", c);
+            } else if (!url_escape && (c < 0x20 || c == 0x7f)) {
+                return fy_err_set(err, FY_EINVAL, "bad_header: field {%.*s} holds a control "
+                                  "character (CR/LF) and cannot go into a header",
+                                  (int)(e - p - 1), p + 1);
+            } else {
+                fy_buf_add(out, v, 1);
+            }
+        }
+        p = e + 1;
+    }
+    return fy_buf_add(out, "", 1); /* NUL */
+}
+
+/* ==== SSRF guard ==== */
+
+/* 1 when addr is not a public unicast address: loopback, RFC 1918, link-local (cloud
+ * metadata 169.254.169.254), CGNAT, "this network", multicast, reserved, IPv6 ULA/link-local,
+ * and IPv4-mapped forms of those. */
+static int addr_internal(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET) {
+        uint32_t a = ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr);
+        return (a >> 24) == 0 || (a >> 24) == 10 || (a >> 24) == 127 ||
+               (a >> 16) == 0xa9fe || (a >> 20) == 0xac1 || (a >> 16) == 0xc0a8 ||
+               (a >> 22) == (100u << 2 | 1) || (a >> 28) >= 0xe;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+        const uint8_t *b = a->s6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a) || IN6_IS_ADDR_V4COMPAT(a)) {
+            struct sockaddr_in v4 = {0};
+            v4.sin_family = AF_INET;
+            memcpy(&v4.sin_addr, b + 12, 4);
+            return addr_internal((const struct sockaddr *)(const void *)&v4);
+        }
+        return IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_UNSPECIFIED(a) ||
+               (b[0] & 0xfe) == 0xfc || (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) || b[0] == 0xff;
+    }
+    return 1;
+}
+
+/* CURLOPT_OPENSOCKETFUNCTION: checked for every connection curl opens, after DNS, so a name
+ * that resolves (or re-resolves) to an internal address is refused too. */
+static curl_socket_t open_guarded(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    struct batch *b = arg;
+    char ip[INET6_ADDRSTRLEN] = "?";
+
+    (void)purpose;
+    if (addr_internal(&a->addr)) {
+        const void *raw = a->family == AF_INET6
+                              ? (const void *)&((struct sockaddr_in6 *)(void *)&a->addr)->sin6_addr
+                              : (const void *)&((struct sockaddr_in *)(void *)&a->addr)->sin_addr;
+        inet_ntop(a->family, raw, ip, sizeof(ip));
+        snprintf(b->blocked, sizeof(b->blocked), "refused to connect to %s: an internal address "
+                 "(set allow_private_networks: true to allow)", ip);
+        return CURL_SOCKET_BAD;
+    }
+    return socket(a->family, a->socktype, a->protocol);
 }
 
 static int webhook_check(void *ctx, struct fy_err *err)
@@ -117,6 +272,19 @@ static int webhook_check(void *ctx, struct fy_err *err)
         return fy_err_set(err, FY_ECONFIG, "url '%s': https:// required (http:// only with "
                           "allow_insecure: true)", w->url);
     }
+    {
+        const char *host = strstr(w->url, "://");
+        size_t hl;
+        host = host != NULL ? host + 3 : w->url;
+        hl = strcspn(host, "/?#");
+        if (memchr(host, '{', hl) != NULL) {
+            return fy_err_set(err, FY_ECONFIG, "url '%s': templates may only be used in the "
+                              "path and query; the host must be literal", w->url);
+        }
+        if (tmpl_check("url", w->url, err) != FY_OK) {
+            return FY_ECONFIG;
+        }
+    }
     if (w->auth == 1 && (w->username == NULL || w->password == NULL)) {
         return fy_err_set(err, FY_ECONFIG, "auth: basic needs username and password");
     }
@@ -125,6 +293,10 @@ static int webhook_check(void *ctx, struct fy_err *err)
             strpbrk(w->headers.items[i].key, "\r\n: ") != NULL) {
             return fy_err_set(err, FY_ECONFIG, "line %d: header '%s' contains CR/LF or ':'",
                               w->headers.items[i].line, w->headers.items[i].key);
+        }
+        if (tmpl_check(w->headers.items[i].key, w->headers.items[i].value, err) != FY_OK) {
+            fy_err_prefix(err, "line %d: header ", w->headers.items[i].line);
+            return FY_ECONFIG;
         }
     }
     return FY_OK;
@@ -157,12 +329,58 @@ static int webhook_init(struct fy_sink *snk, void *ctx, struct fy_err *err)
             fy_log_warn(fy_sink_tag(snk), "signing_secret is shorter than 24 bytes");
         }
     }
+    w->templated = strchr(w->url, '{') != NULL;
+    {
+        size_t i;
+        for (i = 0; i < w->headers.n; i++) {
+            w->templated |= strchr(w->headers.items[i].value, '{') != NULL;
+        }
+    }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     w->multi = curl_multi_init();
     if (w->multi == NULL) {
         return fy_err_set(err, FY_ENOMEM, "cannot create a curl multi handle");
     }
     curl_multi_setopt(w->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)w->parallel);
+    return FY_OK;
+}
+
+/* Free the rendered target of b. */
+static void target_free(struct batch *b)
+{
+    size_t i;
+
+    for (i = 0; b->hv != NULL && i < b->nh; i++) {
+        free(b->hv[i]);
+    }
+    free(b->hv);
+    free(b->url);
+    free(b->target);
+    b->hv = NULL;
+    b->url = NULL;
+    b->target = NULL;
+}
+
+/* Copy from's rendered target into to (for split); FY_OK or FY_ENOMEM. */
+static int target_copy(struct batch *to, const struct batch *from)
+{
+    size_t i, nh = from->nh;
+
+    if (from->target == NULL) {
+        return FY_OK;
+    }
+    to->nh = nh;
+    to->target = strdup(from->target);
+    to->url = from->url != NULL ? strdup(from->url) : NULL;
+    to->hv = calloc(nh + 1, sizeof(char *));
+    if (to->target == NULL || (from->url != NULL && to->url == NULL) || to->hv == NULL) {
+        return FY_ENOMEM;
+    }
+    for (i = 0; i < nh; i++) {
+        if ((to->hv[i] = strdup(from->hv[i])) == NULL) {
+            return FY_ENOMEM;
+        }
+    }
     return FY_OK;
 }
 
@@ -173,6 +391,7 @@ static void batch_free(struct batch *b)
     if (b == NULL) {
         return;
     }
+    target_free(b);
     for (i = 0; i < b->n; i++) {
         free(b->items[i].body);
     }
@@ -293,6 +512,43 @@ static struct curl_slist *sign(struct webhook *w, struct batch *b, struct curl_s
     return h;
 }
 
+/* Replace b->req by its gzip encoding (RFC 1952). */
+static int gzip_body(struct batch *b)
+{
+    z_stream z;
+    struct fy_buf out;
+    int zrc;
+
+    memset(&z, 0, sizeof(z));
+    if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
+        Z_OK) {
+        return FY_ENOMEM;
+    }
+    fy_buf_init(&out, b->req.len + b->req.len / 8 + 1024);
+    if (fy_buf_add(&out, NULL, 0) != FY_OK) {
+        deflateEnd(&z);
+        return FY_ENOMEM;
+    }
+    z.next_in = (Bytef *)b->req.data;
+    z.avail_in = (uInt)b->req.len;
+    do {
+        unsigned char chunk[16384];
+        z.next_out = chunk;
+        z.avail_out = sizeof(chunk);
+        zrc = deflate(&z, Z_FINISH);
+        if (zrc == Z_STREAM_ERROR ||
+            fy_buf_add(&out, chunk, sizeof(chunk) - z.avail_out) != FY_OK) {
+            deflateEnd(&z);
+            fy_buf_free(&out);
+            return FY_ENOMEM;
+        }
+    } while (zrc != Z_STREAM_END);
+    deflateEnd(&z);
+    fy_buf_free(&b->req);
+    b->req = out;
+    return FY_OK;
+}
+
 static int start(struct webhook *w, struct batch *b)
 {
     static const char *const ctypes[] = {"application/json", "application/x-ndjson",
@@ -313,17 +569,29 @@ static int start(struct webhook *w, struct batch *b)
     b->headers = curl_slist_append(b->headers, line);
     for (i = 0; i < w->headers.n; i++) {
         snprintf(line, sizeof(line), "%s: %s", w->headers.items[i].key,
-                 w->headers.items[i].value);
+                 b->hv != NULL ? b->hv[i] : w->headers.items[i].value);
         b->headers = curl_slist_append(b->headers, line);
     }
     if (w->key_len > 0) {
-        b->headers = sign(w, b, b->headers);
+        b->headers = sign(w, b, b->headers); /* over the body before compression */
+    }
+    if (w->compression == 1) {
+        if (gzip_body(b) != FY_OK) {
+            return FY_ENOMEM;
+        }
+        b->headers = curl_slist_append(b->headers, "Content-Encoding: gzip");
     }
     b->easy = curl_easy_init();
     if (b->easy == NULL) {
         return FY_ENOMEM;
     }
-    curl_easy_setopt(b->easy, CURLOPT_URL, w->url);
+    b->blocked[0] = '\0';
+    curl_easy_setopt(b->easy, CURLOPT_URL, b->url != NULL ? b->url : w->url);
+    curl_easy_setopt(b->easy, CURLOPT_PROXY, ""); /* no proxy from the environment */
+    if (!w->allow_private) {
+        curl_easy_setopt(b->easy, CURLOPT_OPENSOCKETFUNCTION, open_guarded);
+        curl_easy_setopt(b->easy, CURLOPT_OPENSOCKETDATA, b);
+    }
     curl_easy_setopt(b->easy, CURLOPT_POST, 1L);
     curl_easy_setopt(b->easy, CURLOPT_POSTFIELDS, b->req.data);
     curl_easy_setopt(b->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)b->req.len);
@@ -388,11 +656,36 @@ static void enqueue(struct webhook *w, struct batch *b, int front)
     *pp = b;
 }
 
-static void close_open(struct webhook *w)
+/* Close open batch b (unlink it from the open list and queue it). */
+static void close_one(struct webhook *w, struct batch *b)
 {
-    if (w->open != NULL && w->open->n > 0) {
-        enqueue(w, w->open, 0);
-        w->open = NULL;
+    struct batch **pp = &w->open;
+
+    while (*pp != NULL && *pp != b) {
+        pp = &(*pp)->next;
+    }
+    if (*pp == b) {
+        *pp = b->next;
+        w->n_open--;
+    }
+    if (b->n > 0) {
+        enqueue(w, b, 0);
+    } else {
+        batch_free(b);
+    }
+}
+
+/* Close open batches: every one (all), else those past batch_max_wait_ms. */
+static void close_open(struct webhook *w, int all)
+{
+    int64_t now = now_ms();
+    struct batch *b = w->open, *next;
+
+    for (; b != NULL; b = next) {
+        next = b->next;
+        if (all || now - b->since >= w->batch_max_wait_ms) {
+            close_one(w, b);
+        }
     }
 }
 
@@ -409,8 +702,16 @@ static void split(struct webhook *w, struct batch *b, const char *reason)
     }
     a = calloc(1, sizeof(*a));
     c = calloc(1, sizeof(*c));
-    a->items = malloc(half * sizeof(*a->items));
-    c->items = malloc((b->n - half) * sizeof(*c->items));
+    if (a == NULL || c == NULL || target_copy(a, b) != FY_OK || target_copy(c, b) != FY_OK ||
+        (a->items = malloc(half * sizeof(*a->items))) == NULL ||
+        (c->items = malloc((b->n - half) * sizeof(*c->items))) == NULL) {
+        /* out of memory: send it again whole (the core retries) rather than lose it */
+        batch_free(a);
+        batch_free(c);
+        complete_all(w, b, FY_SINK_RETRY, "out of memory while splitting a batch after 413");
+        batch_free(b);
+        return;
+    }
     memcpy(a->items, b->items, half * sizeof(*a->items));
     memcpy(c->items, b->items + half, (b->n - half) * sizeof(*c->items));
     a->n = half;
@@ -444,22 +745,27 @@ static void finished(struct webhook *w, CURLMsg *m)
         }
         b->next = NULL;
     }
-    if (result != CURLE_OK) {
+    if (result != CURLE_OK && b->blocked[0] != '\0') {
+        snprintf(reason, sizeof(reason), "%s: %s", b->url != NULL ? b->url : w->url,
+                 b->blocked);
+        fy_log_error(fy_sink_tag(w->snk), "SSRF guard: %s", reason);
+        complete_all(w, b, FY_SINK_RETRY, reason);
+    } else if (result != CURLE_OK) {
         snprintf(reason, sizeof(reason), "%s from %s", curl_easy_strerror(result),
-                 w->url);
+                 b->url != NULL ? b->url : w->url);
         complete_all(w, b, FY_SINK_RETRY, reason);
     } else if (status >= 200 && status < 300) {
         complete_all(w, b, FY_SINK_OK, NULL);
     } else if (status == 413) {
         snprintf(reason, sizeof(reason), "HTTP 413 from %s: a single record is too large",
-                 w->url);
+                 b->url != NULL ? b->url : w->url);
         split(w, b, reason);
         return;
     } else {
         int64_t ra = retry_after_ms(b->retry_after);
         int retry = status == 408 || status == 429 || status >= 500;
         snprintf(reason, sizeof(reason), "%sHTTP %ld from %s%s: %.*s",
-                 ra >= 0 && retry ? "" : "", status, w->url,
+                 ra >= 0 && retry ? "" : "", status, b->url != NULL ? b->url : w->url,
                  status >= 300 && status < 400 ? " (redirect not followed)" : "",
                  (int)b->resp.len, b->resp.data ? b->resp.data : "");
         if (retry && ra >= 0) {
@@ -473,28 +779,126 @@ static void finished(struct webhook *w, CURLMsg *m)
     batch_free(b);
 }
 
+/* Render the URL and header values of rec into t (t->url, t->hv, t->target). FY_OK, or
+ * FY_EINVAL with the reason in err (the record cannot be addressed: reject it). */
+static int render_target(struct webhook *w, const struct fy_record *rec, struct batch *t,
+                         struct fy_err *err)
+{
+    cJSON *env = cJSON_ParseWithLength(rec->body, rec->body_len);
+    const cJSON *obj = cJSON_GetObjectItemCaseSensitive(env, "obj");
+    struct fy_buf u, key;
+    size_t i;
+    int rc;
+
+    fy_buf_init(&u, 8192);
+    fy_buf_init(&key, 16384);
+    rc = tmpl_expand(w->url, rec, obj, 1, &u, err);
+    t->nh = w->headers.n;
+    t->hv = calloc(w->headers.n + 1, sizeof(char *));
+    if (rc == FY_OK && t->hv == NULL) {
+        rc = fy_err_set(err, FY_ENOMEM, "out of memory");
+    }
+    if (rc == FY_OK) {
+        fy_buf_add(&key, u.data, u.len - 1);
+    }
+    for (i = 0; rc == FY_OK && i < w->headers.n; i++) {
+        struct fy_buf v;
+        fy_buf_init(&v, 1024);
+        rc = tmpl_expand(w->headers.items[i].value, rec, obj, 0, &v, err);
+        if (rc != FY_OK) {
+            fy_err_prefix(err, "header %s: ", w->headers.items[i].key);
+            fy_buf_free(&v);
+            break;
+        }
+        fy_buf_add(&key, "\n", 1);
+        fy_buf_add(&key, v.data, v.len - 1);
+        t->hv[i] = strdup(v.data);
+        fy_buf_free(&v);
+        if (t->hv[i] == NULL) {
+            rc = fy_err_set(err, FY_ENOMEM, "out of memory");
+        }
+    }
+    if (rc == FY_OK && fy_buf_add(&key, "", 1) == FY_OK) {
+        t->url = strdup(u.data);
+        t->target = strdup(key.data);
+        if (t->url == NULL || t->target == NULL) {
+            rc = fy_err_set(err, FY_ENOMEM, "out of memory");
+        }
+    } else if (rc == FY_OK) {
+        rc = fy_err_set(err, FY_EINVAL, "url or headers too long after expansion");
+    }
+    fy_buf_free(&u);
+    fy_buf_free(&key);
+    cJSON_Delete(env);
+    if (rc != FY_OK) {
+        target_free(t);
+    }
+    return rc;
+}
+
+/* The open batch for target (NULL = the untemplated one), or a new one; NULL when full. */
+static struct batch *open_for(struct webhook *w, struct batch *target)
+{
+    struct batch *b;
+
+    for (b = w->open; b != NULL; b = b->next) {
+        if (target->target == NULL || strcmp(b->target, target->target) == 0) {
+            target_free(target);
+            return b;
+        }
+    }
+    if (w->running >= (size_t)w->parallel && w->queue != NULL) {
+        return NULL; /* requests in flight and a batch waiting: enough buffered */
+    }
+    if (w->n_open >= 64) {
+        for (b = w->open; b->next != NULL; b = b->next) {
+        }
+        close_one(w, b); /* many targets at once: send the oldest (the list's tail) */
+    }
+    b = calloc(1, sizeof(*b));
+    if (b == NULL || (b->items = calloc((size_t)w->batch_max_records, sizeof(struct item))) ==
+                         NULL) {
+        free(b);
+        return NULL;
+    }
+    b->url = target->url;
+    b->hv = target->hv;
+    b->nh = target->nh;
+    b->target = target->target;
+    memset(target, 0, sizeof(*target));
+    b->since = now_ms();
+    b->next = w->open;
+    w->open = b;
+    w->n_open++;
+    return b;
+}
+
 static int webhook_submit(void *ctx, const struct fy_record *rec, const char *dest,
                           uint64_t ticket)
 {
     struct webhook *w = ctx;
+    struct batch t = {0};
     struct batch *b;
     struct item *it;
 
     (void)dest;
-    if (w->open == NULL) {
-        if (w->running >= (size_t)w->parallel && w->queue != NULL) {
-            return FY_EAGAIN; /* requests in flight and a batch waiting: enough buffered */
+    if (w->templated) {
+        struct fy_err err = {0};
+        if (render_target(w, rec, &t, &err) != FY_OK) {
+            if (err.code == FY_ENOMEM) {
+                return FY_EAGAIN;
+            }
+            fy_sink_complete(w->snk, ticket, FY_SINK_REJECT, err.msg);
+            return FY_OK;
         }
-        w->open = calloc(1, sizeof(*w->open));
-        if (w->open == NULL) {
-            return FY_EAGAIN;
-        }
-        w->open->items = calloc((size_t)w->batch_max_records, sizeof(struct item));
-        w->open_since = now_ms();
     }
-    b = w->open;
+    b = open_for(w, &t);
+    if (b == NULL) {
+        target_free(&t);
+        return FY_EAGAIN;
+    }
     if (b->n > 0 && b->bytes + rec->body_len > (size_t)w->batch_max_bytes) {
-        close_open(w);
+        close_one(w, b);
         return FY_EAGAIN;
     }
     it = &b->items[b->n];
@@ -510,7 +914,7 @@ static int webhook_submit(void *ctx, const struct fy_record *rec, const char *de
     b->n++;
     b->bytes += rec->body_len;
     if (w->format == F_SINGLE || b->n >= (size_t)w->batch_max_records) {
-        close_open(w);
+        close_one(w, b);
     }
     return FY_OK;
 }
@@ -521,9 +925,7 @@ static void webhook_poll(void *ctx, int timeout_ms)
     CURLMsg *m;
     int still = 0, left = 0;
 
-    if (w->open != NULL && w->open->n > 0 && now_ms() - w->open_since >= w->batch_max_wait_ms) {
-        close_open(w);
-    }
+    close_open(w, 0);
     while (w->queue != NULL && w->running < (size_t)w->parallel) {
         struct batch *b = w->queue;
         w->queue = b->next;
@@ -548,7 +950,7 @@ static int webhook_drain(void *ctx, int timeout_ms)
     struct webhook *w = ctx;
     int64_t end = now_ms() + timeout_ms;
 
-    close_open(w);
+    close_open(w, 1);
     while ((w->running > 0 || w->queue != NULL) && now_ms() < end) {
         webhook_poll(w, 20);
     }
@@ -566,8 +968,12 @@ static void webhook_exit(void *ctx)
         w->queue = b->next;
         batch_free(b);
     }
-    batch_free(w->open);
-    w->open = NULL;
+    while (w->open != NULL) {
+        struct batch *b = w->open;
+        w->open = b->next;
+        batch_free(b);
+    }
+    w->n_open = 0;
     while (w->inflight != NULL) {
         struct batch *b = w->inflight;
         w->inflight = b->next;

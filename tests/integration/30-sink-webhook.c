@@ -77,7 +77,8 @@ static struct fy_sink *make(struct seen *s, const char *path, const char *extra,
     char y[2048];
 
     snprintf(y, sizeof(y), "name: hook\ntype: webhook\nurl: https://127.0.0.1:%d%s\n"
-             "ca_file: %s\nbatch_max_wait_ms: 50\n%s", port, path, ca_path, extra);
+             "ca_file: %s\nbatch_max_wait_ms: 50\nallow_private_networks: true\n%s", port, path,
+             ca_path, extra);
     *root = fy_conf_parse(y, strlen(y), "hook.yaml", err);
     if (*root == NULL) {
         return NULL;
@@ -341,7 +342,7 @@ static void test_tls_and_config(void)
     /* without our CA the self-signed certificate is refused: no insecure fallback */
     memset(&s, 0, sizeof(s));
     snprintf(y, sizeof(y), "name: h\ntype: webhook\nurl: https://127.0.0.1:%d/ok\n"
-             "batch_max_wait_ms: 10\n", port);
+             "batch_max_wait_ms: 10\nallow_private_networks: true\n", port);
     root = fy_conf_parse(y, strlen(y), "t.yaml", &err);
     snk = fy_sink_create(fy_sink_plugin_find("webhook"), "h", root, skip, 0, on_complete, &s,
                          &err);
@@ -358,6 +359,203 @@ static void test_tls_and_config(void)
                                       NULL, &err));
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "https:// required"));
     fy_conf_free(root);
+}
+
+/* Submit one record with body and poll until its outcome (ticket t) arrives. */
+static void submit_body(struct fy_sink *snk, uint64_t t, const char *body)
+{
+    struct fy_record rec = {0};
+    char id[40];
+
+    snprintf(id, sizeof(id), "%032llu", (unsigned long long)t);
+    rec.id = id;
+    rec.key = "k";
+    rec.rec_type = "io.test";
+    rec.event_type = "create";
+    rec.body = body;
+    rec.body_len = strlen(body);
+    while (fy_sink_submit(snk, &rec, "", t) == FY_EAGAIN) {
+        fy_sink_poll(snk, 10);
+    }
+}
+
+static void wait_done(struct fy_sink *snk, struct seen *s, int n)
+{
+    int i, k, done = 0;
+
+    for (k = 0; k < fy_h_ms(10000) / 20 && done < n; k++) {
+        fy_sink_poll(snk, 20);
+        usleep(20000); /* poll returns at once when no request is running */
+        for (done = 0, i = 0; i < n; i++) {
+            done += s->res[i] != 0;
+        }
+    }
+}
+
+static int records_in(const cJSON *req)
+{
+    size_t len;
+    char *body = body_of(req, &len);
+    cJSON *arr = cJSON_Parse(body);
+    int n = cJSON_IsArray(arr) ? cJSON_GetArraySize(arr) : -1;
+
+    cJSON_Delete(arr);
+    free(body);
+    return n;
+}
+
+/* URL path and headers from envelope fields: one sink fans out per device; values are
+ * percent-encoded in the URL; CR/LF in a header value and a missing field are rejected. */
+static void test_templates(void)
+{
+    static const char *const devs[] = {"a", "b x/y", "a", "b x/y", "a", "evil\r\nX-Injected: 1",
+                                       NULL};
+    struct seen s;
+    struct fy_err err = {0};
+    struct fy_node *root = NULL;
+    struct fy_sink *snk;
+    cJSON *ra, *rb;
+    char body[512];
+    int i;
+
+    memset(&s, 0, sizeof(s));
+    snk = make(&s, "/tpl/{recType}/{deviceId}", "batch_max_records: 10\n"
+               "headers.X-Device: \"{deviceId}\"\nheaders.X-App: \"app-{applicationId}\"\n",
+               &root, &err);
+    if (snk == NULL) {
+        fprintf(stderr, "\n%s\n", err.msg);
+    }
+    CU_ASSERT_PTR_NOT_NULL_FATAL(snk);
+    for (i = 0; i < 7; i++) {
+        cJSON *e = cJSON_CreateObject(), *o = cJSON_AddObjectToObject(e, "obj");
+        char *txt;
+        cJSON_AddStringToObject(e, "id", "x");
+        cJSON_AddNumberToObject(o, "n", i);
+        if (devs[i] != NULL) {
+            cJSON_AddStringToObject(o, "deviceId", devs[i]);
+        }
+        cJSON_AddStringToObject(o, "applicationId", "app1");
+        cJSON_AddStringToObject(e, "recType", "io.test");
+        txt = cJSON_PrintUnformatted(e);
+        snprintf(body, sizeof(body), "%s", txt);
+        free(txt);
+        cJSON_Delete(e);
+        submit_body(snk, (uint64_t)i, body);
+    }
+    wait_done(snk, &s, 7);
+    for (i = 0; i < 7; i++) {
+        if (s.res[i] != (i < 5 ? 1 : 3)) {
+            fprintf(stderr, "\nrecord %d: outcome %d: %s\n", i, s.res[i], s.reason[i]);
+        }
+    }
+    FY_ASSERT_EQ(s.ok, 5);
+    FY_ASSERT_EQ(s.reject, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(s.reason[5], "bad_header"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s.reason[6], "{deviceId} is missing"));
+    ra = requests("/tpl/io.test/a");
+    rb = requests("/tpl/io.test/b%20x%2Fy");
+    FY_ASSERT_EQ(cJSON_GetArraySize(ra), 1);
+    FY_ASSERT_EQ(cJSON_GetArraySize(rb), 1);
+    if (cJSON_GetArraySize(ra) == 1 && cJSON_GetArraySize(rb) == 1) {
+        FY_ASSERT_EQ(records_in(cJSON_GetArrayItem(ra, 0)), 3);
+        FY_ASSERT_EQ(records_in(cJSON_GetArrayItem(rb, 0)), 2);
+        FY_ASSERT_STR(hdr(cJSON_GetArrayItem(ra, 0), "x-device"), "a");
+        FY_ASSERT_STR(hdr(cJSON_GetArrayItem(rb, 0), "x-device"), "b x/y");
+        FY_ASSERT_STR(hdr(cJSON_GetArrayItem(rb, 0), "x-app"), "app-app1");
+        CU_ASSERT_PTR_NULL(hdr(cJSON_GetArrayItem(ra, 0), "x-injected"));
+    }
+    cJSON_Delete(ra);
+    cJSON_Delete(rb);
+    fy_sink_destroy(snk);
+    fy_conf_free(root);
+
+    /* the host must be literal; unknown fields are configuration errors */
+    {
+        static const char *const skip[] = {"name", "type", NULL};
+        static const char *const bad[][2] = {
+            {"url: https://{deviceId}.example.com/in\n", "host must be literal"},
+            {"url: https://example.com/{devEui}\n", "unknown field '{devEui}'"},
+            {"url: https://example.com/in\nheaders.X-A: \"{nope}\"\n", "unknown field '{nope}'"},
+        };
+        size_t k;
+        for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+            char y[512];
+            snprintf(y, sizeof(y), "name: h\ntype: webhook\n%s", bad[k][0]);
+            root = fy_conf_parse(y, strlen(y), "t.yaml", &err);
+            CU_ASSERT_PTR_NULL(fy_sink_create(fy_sink_plugin_find("webhook"), "h", root, skip, 1,
+                                              NULL, NULL, &err));
+            if (strstr(err.msg, bad[k][1]) == NULL) {
+                fprintf(stderr, "\nexpected '%s' in: %s\n", bad[k][1], err.msg);
+            }
+            CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, bad[k][1]));
+            fy_conf_free(root);
+        }
+    }
+}
+
+/* compression: gzip: Content-Encoding set, the server decodes the batch back to the records. */
+static void test_gzip(void)
+{
+    struct seen s;
+    struct fy_err err = {0};
+    struct fy_node *root = NULL;
+    struct fy_sink *snk;
+    cJSON *reqs;
+
+    memset(&s, 0, sizeof(s));
+    snk = make(&s, "/ok/gzip", "compression: gzip\nbatch_max_records: 8\n", &root, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(snk);
+    run(snk, &s, 0, 8, 10000);
+    FY_ASSERT_EQ(s.ok, 8);
+    reqs = requests("/ok/gzip");
+    FY_ASSERT_EQ(cJSON_GetArraySize(reqs), 1);
+    if (cJSON_GetArraySize(reqs) == 1) {
+        FY_ASSERT_STR(hdr(cJSON_GetArrayItem(reqs, 0), "content-encoding"), "gzip");
+        FY_ASSERT_EQ(records_in(cJSON_GetArrayItem(reqs, 0)), 8);
+    }
+    cJSON_Delete(reqs);
+    fy_sink_destroy(snk);
+    fy_conf_free(root);
+}
+
+/* The SSRF guard: without allow_private_networks no connection to loopback (or any internal
+ * address) is opened, whatever the URL spells; the failure is a RETRY that says why. */
+static void test_ssrf_guard(void)
+{
+    static const char *const skip[] = {"name", "type", NULL};
+    static const char *const hosts[] = {"127.0.0.1", "127.5.5.5", "[::1]", "[::ffff:127.0.0.1]",
+                                        "localhost"};
+    size_t k;
+
+    for (k = 0; k < sizeof(hosts) / sizeof(hosts[0]); k++) {
+        struct seen s;
+        struct fy_err err = {0};
+        struct fy_node *root;
+        struct fy_sink *snk;
+        cJSON *reqs;
+        char y[512];
+
+        memset(&s, 0, sizeof(s));
+        snprintf(y, sizeof(y), "name: h\ntype: webhook\nurl: https://%s:%d/ok/ssrf\n"
+                 "ca_file: %s\nbatch_max_wait_ms: 10\nconnect_timeout_ms: 2000\n", hosts[k],
+                 port, ca_path);
+        root = fy_conf_parse(y, strlen(y), "t.yaml", &err);
+        snk = fy_sink_create(fy_sink_plugin_find("webhook"), "h", root, skip, 0, on_complete,
+                             &s, &err);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(snk);
+        run(snk, &s, 0, 1, 10000);
+        FY_ASSERT_EQ(s.retry, 1);
+        if (strstr(s.reason[0], "internal address") == NULL) {
+            fprintf(stderr, "\n%s: %s\n", hosts[k], s.reason[0]);
+        }
+        CU_ASSERT_PTR_NOT_NULL(strstr(s.reason[0], "internal address"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(s.reason[0], "allow_private_networks"));
+        fy_sink_destroy(snk);
+        fy_conf_free(root);
+        reqs = requests("/ok/ssrf");
+        FY_ASSERT_EQ(cJSON_GetArraySize(reqs), 0); /* nothing reached the server */
+        cJSON_Delete(reqs);
+    }
 }
 
 /* One endpoint that never answers does not slow another: both sinks are driven together, the
@@ -417,7 +615,10 @@ int init_integration_tests(void)
         CU_add_test(s, "ndjson, smartclean, single bodies", test_formats) == NULL ||
         CU_add_test(s, "500, 429, 400, 413, time-out", test_outcomes) == NULL ||
         CU_add_test(s, "certificate check and http://", test_tls_and_config) == NULL ||
-        CU_add_test(s, "a dead endpoint does not slow another", test_isolation) == NULL) {
+        CU_add_test(s, "a dead endpoint does not slow another", test_isolation) == NULL ||
+        CU_add_test(s, "URL and header templates", test_templates) == NULL ||
+        CU_add_test(s, "gzip bodies", test_gzip) == NULL ||
+        CU_add_test(s, "SSRF guard", test_ssrf_guard) == NULL) {
         return -1;
     }
     return 0;

@@ -38,7 +38,8 @@ static void test_restart_mid_batch(void)
              "     topics: [\"v3/+/devices/+/up\"]}\n"
              "sinks:\n"
              "  - {name: hook, type: webhook, url: \"https://127.0.0.1:%d/ok/restart\",\n"
-             "     ca_file: \"%s/cert.pem\", batch_max_records: 500, batch_max_wait_ms: 200}\n"
+             "     ca_file: \"%s/cert.pem\", batch_max_records: 500, batch_max_wait_ms: 200,\n"
+             "     allow_private_networks: true}\n"
              "routes:\n"
              "  - {match: \"v3/+/devices/+/up\", format: tts-v3, recType: io.test, sinks: [hook]}\n",
              url, fy_h_unique("it-whrestart"), port, dir);

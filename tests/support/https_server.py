@@ -10,7 +10,7 @@ line in --log (method, path, headers, base64 body), and answers by path:
   /big413/K        413 when the request holds more than K records, else 200
   /hang            accepts and never answers
 """
-import argparse, base64, json, ssl, threading, time
+import argparse, base64, gzip, json, ssl, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 counts = {}
@@ -26,6 +26,8 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         n = int(self.headers.get("Content-Length", "0"))
         body = self.rfile.read(n)
+        if self.headers.get("Content-Encoding", "") == "gzip":
+            body = gzip.decompress(body)  # logged decoded; the header stays in the log
         with lock:
             counts[self.path] = counts.get(self.path, 0) + 1
             seen = counts[self.path]

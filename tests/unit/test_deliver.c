@@ -222,7 +222,7 @@ static void test_health_states(void)
             "sources: []\n"
             "sinks:\n"
             "  - name: hook\n    type: webhook\n    url: http://127.0.0.1:%d/in\n"
-            "    allow_insecure: true\n    batch_max_wait_ms: 0\n    connect_timeout_ms: 200\n"
+            "    allow_insecure: true\n    allow_private_networks: true\n    batch_max_wait_ms: 0\n    connect_timeout_ms: 200\n"
             "    retry: {backoff_base_ms: 20, backoff_max_ms: 40}\n"
             "    health: {disable_after: 3, probe_interval_ms: 400}\n"
             "routes: []\n",
