@@ -262,6 +262,39 @@ static curl_socket_t open_guarded(void *arg, curlsocktype purpose, struct curl_s
     return socket(a->family, a->socktype, a->protocol);
 }
 
+/* 1 when the URL's host (len bytes, with an optional :port) is an IP literal of an internal
+ * address: caught by `ferry check` rather than at the first request. Names (localhost too)
+ * are checked at connection time, after DNS. */
+static int host_internal(const char *host, size_t len)
+{
+    char h[256];
+    const char *colon;
+    struct sockaddr_in6 a6 = {0};
+    struct sockaddr_in a4 = {0};
+
+    if (len >= sizeof(h)) {
+        return 0;
+    }
+    memcpy(h, host, len);
+    h[len] = '\0';
+    if (h[0] == '[') {
+        char *e = strchr(h, ']');
+        if (e == NULL) {
+            return 0;
+        }
+        *e = '\0';
+        a6.sin6_family = AF_INET6;
+        return inet_pton(AF_INET6, h + 1, &a6.sin6_addr) == 1 &&
+               addr_internal((const struct sockaddr *)(const void *)&a6);
+    }
+    if ((colon = strchr(h, ':')) != NULL) {
+        h[colon - h] = '\0';
+    }
+    a4.sin_family = AF_INET;
+    return inet_pton(AF_INET, h, &a4.sin_addr) == 1 &&
+           addr_internal((const struct sockaddr *)(const void *)&a4);
+}
+
 static int webhook_check(void *ctx, struct fy_err *err)
 {
     struct webhook *w = ctx;
@@ -283,6 +316,11 @@ static int webhook_check(void *ctx, struct fy_err *err)
         }
         if (tmpl_check("url", w->url, err) != FY_OK) {
             return FY_ECONFIG;
+        }
+        if (!w->allow_private && host_internal(host, hl)) {
+            return fy_err_set(err, FY_ECONFIG, "url '%s': the host is a loopback or private "
+                              "address, refused by the SSRF guard (expected a public host, or "
+                              "allow_private_networks: true)", w->url);
         }
     }
     if (w->auth == 1 && (w->username == NULL || w->password == NULL)) {

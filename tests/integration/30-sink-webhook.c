@@ -523,10 +523,29 @@ static void test_gzip(void)
 static void test_ssrf_guard(void)
 {
     static const char *const skip[] = {"name", "type", NULL};
-    static const char *const hosts[] = {"127.0.0.1", "127.5.5.5", "[::1]", "[::ffff:127.0.0.1]",
-                                        "localhost"};
+    static const char *const literal[] = {"127.0.0.1", "127.5.5.5", "[::1]",
+                                          "[::ffff:127.0.0.1]", "10.1.2.3", "169.254.169.254",
+                                          "[fd00::1]"};
+    static const char *const hosts[] = {"localhost"};
     size_t k;
 
+    /* an internal IP literal is a configuration error (ferry check) */
+    for (k = 0; k < sizeof(literal) / sizeof(literal[0]); k++) {
+        struct fy_err err = {0};
+        struct fy_node *root;
+        char y[512];
+        snprintf(y, sizeof(y), "name: h\ntype: webhook\nurl: https://%s:%d/ok/ssrf\n", literal[k],
+                 port);
+        root = fy_conf_parse(y, strlen(y), "t.yaml", &err);
+        CU_ASSERT_PTR_NULL(fy_sink_create(fy_sink_plugin_find("webhook"), "h", root, skip, 1,
+                                          NULL, NULL, &err));
+        if (strstr(err.msg, "SSRF guard") == NULL) {
+            fprintf(stderr, "\n%s: %s\n", literal[k], err.msg);
+        }
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "SSRF guard"));
+        fy_conf_free(root);
+    }
+    /* a name is checked after DNS, at connection time: refused, nothing sent */
     for (k = 0; k < sizeof(hosts) / sizeof(hosts[0]); k++) {
         struct seen s;
         struct fy_err err = {0};
