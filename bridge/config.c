@@ -597,7 +597,8 @@ static int load_route(struct fy_config *cfg, const struct fy_node *item, size_t 
         }
         /* The codec is not built here: a JavaScript codec starts an engine whose process-wide
          * state needs fy_js_shutdown() before exit, which not every caller of
-         * fy_config_load does. The pipeline builds it and reports bad codec_options. */
+         * fy_config_load does. `ferry check` (main.c) and the pipeline build it and report
+         * bad codec_options. */
     }
     rc_ = load_targets(cfg, rc, r.sinks, err);
 out:

@@ -3,6 +3,7 @@
 #include "bridge/cli.h"
 #include "bridge/config.h"
 #include "bridge/core/log.h"
+#include "codecs/codec.h"
 #include "codecs/js/js_engine.h"
 
 #include <getopt.h>
@@ -124,6 +125,46 @@ static int parse_common(int argc, char **argv, void (*help)(FILE *), const char 
     return 0;
 }
 
+/* Build and free every route's format and codec context, as the pipeline will: a JavaScript
+ * codec is compiled (syntax errors with their line) and codec_options/format_options are
+ * checked. fy_config_load cannot, because the JS engine needs fy_js_shutdown() after. */
+static int check_codecs(const struct fy_config *cfg, struct fy_err *err)
+{
+    int rc = FY_OK;
+    size_t i;
+
+    for (i = 0; rc == FY_OK && i < cfg->n_routes; i++) {
+        const struct fy_route_conf *r = &cfg->routes[i];
+        const struct fy_format_plugin *f = fy_codec_format_find(r->format);
+        const struct fy_payload_plugin *c = r->codec ? fy_codec_payload_find(r->codec) : NULL;
+        void *ctx;
+
+        if (f != NULL && f->create != NULL) {
+            if ((ctx = f->create(r->format_opts, err)) == NULL) {
+                rc = FY_ECONFIG;
+            } else if (f->destroy != NULL) {
+                f->destroy(ctx);
+            }
+        }
+        if (rc == FY_OK && c != NULL && c->create != NULL) {
+            if ((ctx = c->create(r->codec_opts, err)) == NULL) {
+                rc = FY_ECONFIG;
+            } else if (c->destroy != NULL) {
+                c->destroy(ctx);
+            }
+        }
+        if (rc != FY_OK) {
+            const struct fy_node *n = r->codec_opts != NULL ? r->codec_opts : r->node;
+            if (f != NULL && f->create != NULL && r->format_opts != NULL && c == NULL) {
+                n = r->format_opts;
+            }
+            fy_err_prefix(err, "%s:%d:%d: route '%s': ", cfg->path, n->line, n->col, r->name);
+        }
+    }
+    fy_js_shutdown();
+    return rc;
+}
+
 static int cmd_check(int argc, char **argv)
 {
     const char *path = NULL;
@@ -138,6 +179,11 @@ static int cmd_check(int argc, char **argv)
     cfg = fy_config_load(path, &err);
     if (cfg == NULL) {
         fprintf(stderr, "%s\n", err.msg);
+        return FY_EXIT_CONFIG;
+    }
+    if (check_codecs(cfg, &err) != FY_OK) {
+        fprintf(stderr, "%s\n", err.msg);
+        fy_config_free(cfg);
         return FY_EXIT_CONFIG;
     }
     printf("%s: OK (%zu source(s), %zu sink(s), %zu route(s))\n", path, cfg->n_sources,
