@@ -11,6 +11,7 @@
 #include "bridge/core/b64.h"
 #include "bridge/core/buf.h"
 #include "bridge/core/log.h"
+#include "sinks/webhook/ssrf.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -46,7 +47,7 @@ struct batch {
     char **hv;               /* rendered header values (parallel to w->headers), or NULL */
     size_t nh;               /* entries in hv */
     char *target;            /* url and header values joined: batches only mix equal targets */
-    char blocked[200];       /* why the SSRF guard refused an address, "" if it did not */
+    struct fy_ssrf_note guard; /* why the SSRF guard refused an address, "" if it did not */
     CURL *easy;
     struct curl_slist *headers;
     struct fy_buf req;       /* request body */
@@ -214,87 +215,6 @@ static int tmpl_expand(const char *tpl, const struct fy_record *rec, const cJSON
     return fy_buf_add(out, "", 1); /* NUL */
 }
 
-/* ==== SSRF guard ==== */
-
-/* 1 when addr is not a public unicast address: loopback, RFC 1918, link-local (cloud
- * metadata 169.254.169.254), CGNAT, "this network", multicast, reserved, IPv6 ULA/link-local,
- * and IPv4-mapped forms of those. */
-static int addr_internal(const struct sockaddr *sa)
-{
-    if (sa->sa_family == AF_INET) {
-        uint32_t a = ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr);
-        return (a >> 24) == 0 || (a >> 24) == 10 || (a >> 24) == 127 ||
-               (a >> 16) == 0xa9fe || (a >> 20) == 0xac1 || (a >> 16) == 0xc0a8 ||
-               (a >> 22) == (100u << 2 | 1) || (a >> 28) >= 0xe;
-    }
-    if (sa->sa_family == AF_INET6) {
-        const struct in6_addr *a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
-        const uint8_t *b = a->s6_addr;
-        if (IN6_IS_ADDR_V4MAPPED(a) || IN6_IS_ADDR_V4COMPAT(a)) {
-            struct sockaddr_in v4 = {0};
-            v4.sin_family = AF_INET;
-            memcpy(&v4.sin_addr, b + 12, 4);
-            return addr_internal((const struct sockaddr *)(const void *)&v4);
-        }
-        return IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_UNSPECIFIED(a) ||
-               (b[0] & 0xfe) == 0xfc || (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) || b[0] == 0xff;
-    }
-    return 1;
-}
-
-/* CURLOPT_OPENSOCKETFUNCTION: checked for every connection curl opens, after DNS, so a name
- * that resolves (or re-resolves) to an internal address is refused too. */
-static curl_socket_t open_guarded(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
-{
-    struct batch *b = arg;
-    char ip[INET6_ADDRSTRLEN] = "?";
-
-    (void)purpose;
-    if (addr_internal(&a->addr)) {
-        const void *raw = a->family == AF_INET6
-                              ? (const void *)&((struct sockaddr_in6 *)(void *)&a->addr)->sin6_addr
-                              : (const void *)&((struct sockaddr_in *)(void *)&a->addr)->sin_addr;
-        inet_ntop(a->family, raw, ip, sizeof(ip));
-        snprintf(b->blocked, sizeof(b->blocked), "refused to connect to %s: an internal address "
-                 "(set allow_private_networks: true to allow)", ip);
-        return CURL_SOCKET_BAD;
-    }
-    return socket(a->family, a->socktype, a->protocol);
-}
-
-/* 1 when the URL's host (len bytes, with an optional :port) is an IP literal of an internal
- * address: caught by `ferry check` rather than at the first request. Names (localhost too)
- * are checked at connection time, after DNS. */
-static int host_internal(const char *host, size_t len)
-{
-    char h[256];
-    const char *colon;
-    struct sockaddr_in6 a6 = {0};
-    struct sockaddr_in a4 = {0};
-
-    if (len >= sizeof(h)) {
-        return 0;
-    }
-    memcpy(h, host, len);
-    h[len] = '\0';
-    if (h[0] == '[') {
-        char *e = strchr(h, ']');
-        if (e == NULL) {
-            return 0;
-        }
-        *e = '\0';
-        a6.sin6_family = AF_INET6;
-        return inet_pton(AF_INET6, h + 1, &a6.sin6_addr) == 1 &&
-               addr_internal((const struct sockaddr *)(const void *)&a6);
-    }
-    if ((colon = strchr(h, ':')) != NULL) {
-        h[colon - h] = '\0';
-    }
-    a4.sin_family = AF_INET;
-    return inet_pton(AF_INET, h, &a4.sin_addr) == 1 &&
-           addr_internal((const struct sockaddr *)(const void *)&a4);
-}
-
 static int webhook_check(void *ctx, struct fy_err *err)
 {
     struct webhook *w = ctx;
@@ -317,7 +237,7 @@ static int webhook_check(void *ctx, struct fy_err *err)
         if (tmpl_check("url", w->url, err) != FY_OK) {
             return FY_ECONFIG;
         }
-        if (!w->allow_private && host_internal(host, hl)) {
+        if (!w->allow_private && fy_ssrf_host_internal(host, hl)) {
             return fy_err_set(err, FY_ECONFIG, "url '%s': the host is a loopback or private "
                               "address, refused by the SSRF guard (expected a public host, or "
                               "allow_private_networks: true)", w->url);
@@ -623,12 +543,12 @@ static int start(struct webhook *w, struct batch *b)
     if (b->easy == NULL) {
         return FY_ENOMEM;
     }
-    b->blocked[0] = '\0';
+    b->guard.why[0] = '\0';
     curl_easy_setopt(b->easy, CURLOPT_URL, b->url != NULL ? b->url : w->url);
     curl_easy_setopt(b->easy, CURLOPT_PROXY, ""); /* no proxy from the environment */
     if (!w->allow_private) {
-        curl_easy_setopt(b->easy, CURLOPT_OPENSOCKETFUNCTION, open_guarded);
-        curl_easy_setopt(b->easy, CURLOPT_OPENSOCKETDATA, b);
+        curl_easy_setopt(b->easy, CURLOPT_OPENSOCKETFUNCTION, fy_ssrf_open_socket);
+        curl_easy_setopt(b->easy, CURLOPT_OPENSOCKETDATA, &b->guard);
     }
     curl_easy_setopt(b->easy, CURLOPT_POST, 1L);
     curl_easy_setopt(b->easy, CURLOPT_POSTFIELDS, b->req.data);
@@ -783,9 +703,9 @@ static void finished(struct webhook *w, CURLMsg *m)
         }
         b->next = NULL;
     }
-    if (result != CURLE_OK && b->blocked[0] != '\0') {
+    if (result != CURLE_OK && b->guard.why[0] != '\0') {
         snprintf(reason, sizeof(reason), "%s: %s", b->url != NULL ? b->url : w->url,
-                 b->blocked);
+                 b->guard.why);
         fy_log_error(fy_sink_tag(w->snk), "SSRF guard: %s", reason);
         complete_all(w, b, FY_SINK_RETRY, reason);
     } else if (result != CURLE_OK) {
