@@ -87,6 +87,24 @@ static struct fy_sink *make(struct seen *s, const char *path, const char *extra,
                           err);
 }
 
+/* Submit one record (ticket t, id t) with body, polling while the sink is full. */
+static void submit_body(struct fy_sink *snk, uint64_t t, const char *body)
+{
+    struct fy_record rec = {0};
+    char id[40];
+
+    snprintf(id, sizeof(id), "%032llu", (unsigned long long)t);
+    rec.id = id;
+    rec.key = "k";
+    rec.rec_type = "io.test";
+    rec.event_type = "create";
+    rec.body = body;
+    rec.body_len = strlen(body);
+    while (fy_sink_submit(snk, &rec, "", t) == FY_EAGAIN) {
+        fy_sink_poll(snk, 10);
+    }
+}
+
 /* Submit n records (tickets first..first+n-1) and poll until all complete or timeout. */
 static void run(struct fy_sink *snk, struct seen *s, int first, int n, int timeout_ms)
 {
@@ -96,19 +114,9 @@ static void run(struct fy_sink *snk, struct seen *s, int first, int n, int timeo
     int i, done;
 
     for (i = first; i < first + n; i++) {
-        char body[256], id[40];
-        struct fy_record rec = {0};
+        char body[256];
         snprintf(body, sizeof(body), body_fmt, i, i);
-        snprintf(id, sizeof(id), "%032d", i);
-        rec.id = id;
-        rec.key = "k";
-        rec.rec_type = "io.test";
-        rec.event_type = "create";
-        rec.body = body;
-        rec.body_len = strlen(body);
-        while (fy_sink_submit(snk, &rec, "", (uint64_t)i) == FY_EAGAIN) {
-            fy_sink_poll(snk, 10);
-        }
+        submit_body(snk, (uint64_t)i, body);
     }
     gettimeofday(&t0, NULL);
     do {
@@ -359,24 +367,6 @@ static void test_tls_and_config(void)
                                       NULL, &err));
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "https:// required"));
     fy_conf_free(root);
-}
-
-/* Submit one record with body and poll until its outcome (ticket t) arrives. */
-static void submit_body(struct fy_sink *snk, uint64_t t, const char *body)
-{
-    struct fy_record rec = {0};
-    char id[40];
-
-    snprintf(id, sizeof(id), "%032llu", (unsigned long long)t);
-    rec.id = id;
-    rec.key = "k";
-    rec.rec_type = "io.test";
-    rec.event_type = "create";
-    rec.body = body;
-    rec.body_len = strlen(body);
-    while (fy_sink_submit(snk, &rec, "", t) == FY_EAGAIN) {
-        fy_sink_poll(snk, 10);
-    }
 }
 
 static void wait_done(struct fy_sink *snk, struct seen *s, int n)
