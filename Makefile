@@ -6,7 +6,7 @@ TEST_BUILD ?= build-test
 SANITIZE   ?= address,undefined
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps build demo test tsan bench clean
+.PHONY: all deps build demo test tsan bench bench-webhook clean
 
 all: build
 
@@ -38,6 +38,13 @@ bench: deps
 	cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 	ninja -C build-release
 	bash bench/e2e.sh build-release
+	bash bench/webhook.sh build-release
+
+# Webhook sink alone: msg/s to a local HTTPS endpoint, batching off/on, 1/8 requests in flight.
+bench-webhook: deps
+	cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+	ninja -C build-release bench_webhook bench_https_sink
+	bash bench/webhook.sh build-release
 
 clean:
 	rm -rf $(BUILD) $(TEST_BUILD) build-release build-tsan

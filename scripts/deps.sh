@@ -7,6 +7,7 @@ pkgs=(
     build-essential cmake ninja-build pkg-config g++
     libpaho-mqtt-dev librdkafka-dev libcjson-dev libyaml-dev libssl-dev libcurl4-openssl-dev zlib1g-dev
     libcunit1-dev libmozjs-102-dev
+    libmicrohttpd-dev
     mosquitto mosquitto-clients kcat
     default-jre-headless maven python3 openssl
 )
