@@ -175,8 +175,13 @@ static int64_t health_failed(struct fy_deliver *d, const char *reason, int64_t d
     enum fy_health was = d->health.state;
     enum fy_health now = FY_HEALTH_FAILING;
     int failures = d->health.failures + 1;
+    int told = strncmp(reason, FY_SINK_REASON_DISABLE, strlen(FY_SINK_REASON_DISABLE)) == 0;
 
-    if (hc->disable_after > 0 && failures >= hc->disable_after) {
+    if (told) {
+        reason += strlen(FY_SINK_REASON_DISABLE);
+    }
+
+    if (told || (hc->disable_after > 0 && failures >= hc->disable_after)) {
         now = FY_HEALTH_DISABLED;
         if (delay < hc->probe_interval_ms) {
             delay = hc->probe_interval_ms;
@@ -196,9 +201,10 @@ static int64_t health_failed(struct fy_deliver *d, const char *reason, int64_t d
     pthread_mutex_unlock(&d->hmu);
     d->probing = now == FY_HEALTH_DISABLED;
     if (now == FY_HEALTH_DISABLED && was != FY_HEALTH_DISABLED) {
-        fy_log_error(d->tag, "disabled after %d consecutive failed attempts: sending only one "
+        fy_log_error(d->tag, "disabled %s %d consecutive failed attempt(s): sending only one "
                      "probe every %" PRId64 " ms until it succeeds; records wait in the journal "
-                     "(last error: %s)", failures, delay, reason);
+                     "(last error: %s)", told ? "by the remote after" : "after", failures, delay,
+                     reason);
     } else if (now == FY_HEALTH_FAILING && was == FY_HEALTH_HEALTHY) {
         fy_log_warn(d->tag, "failing: %s", reason);
     }

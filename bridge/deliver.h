@@ -69,4 +69,5 @@ int64_t fy_deliver_backoff_ms(const struct fy_retry_conf *rc, int attempt, uint3
 /* Parse "retry_after_ms=<n>" out of a sink's reason string; -1 if absent. */
 int64_t fy_deliver_retry_after(const char *reason);
 
+
 #endif

@@ -49,6 +49,12 @@ struct fy_sink_plugin {
     int (*check)(void *ctx, struct fy_err *err);
 };
 
+/* Conventions in a RETRY reason, read by the core's policy:
+ * - "retry_after_ms=<n>; " anywhere: wait at least n ms (the remote's Retry-After);
+ * - FY_SINK_REASON_DISABLE at the start: the remote asked to stop (HTTP 410 Gone): the sink is
+ *   disabled at once and probed, records stay in the journal. */
+#define FY_SINK_REASON_DISABLE "disable_endpoint; "
+
 /* Called by a plugin when a submitted record is finished. reason (may be NULL for OK) is
  * copied. Thread-safe. */
 typedef void (*fy_sink_complete_fn)(void *arg, uint64_t ticket, enum fy_sink_result res,

@@ -70,9 +70,11 @@ struct webhook {
     struct fy_kv_list headers;
     int compression;
     int allow_private;
+    struct fy_kv_list resolve;
     /* state */
     struct fy_sink *snk;
     CURLM *multi;
+    struct curl_slist *resolve_list;  /* CURLOPT_RESOLVE entries "host:port:address" */
     int templated;             /* url or a header uses {fields} of the envelope */
     struct batch *open;        /* collecting, one per target (list through next) */
     size_t n_open;
@@ -117,6 +119,9 @@ static const struct fy_opt webhook_opts[] = {
     FY_OPT_BOOL("allow_private_networks", "false", offsetof(struct webhook, allow_private),
                 "allow connections to loopback, private, link-local and other internal "
                 "addresses (refused by default: SSRF guard)"),
+    FY_OPT_PREFIX("resolve.", offsetof(struct webhook, resolve),
+                  "resolve.<host>:<port>: <address>: fixed addresses instead of DNS (like curl "
+                  "--resolve); still subject to the SSRF guard"),
     {0},
 };
 
@@ -243,6 +248,17 @@ static int webhook_check(void *ctx, struct fy_err *err)
                               "allow_private_networks: true)", w->url);
         }
     }
+    for (i = 0; i < w->resolve.n; i++) {
+        const char *k = w->resolve.items[i].key, *c = strrchr(k, ':');
+        unsigned char a[16];
+        if (c == NULL || c == k || strspn(c + 1, "0123456789") != strlen(c + 1) || c[1] == '\0' ||
+            (inet_pton(AF_INET, w->resolve.items[i].value, a) != 1 &&
+             inet_pton(AF_INET6, w->resolve.items[i].value, a) != 1)) {
+            return fy_err_set(err, FY_ECONFIG, "line %d: resolve.%s: %s: expected "
+                              "resolve.<host>:<port>: <IPv4 or IPv6 address>",
+                              w->resolve.items[i].line, k, w->resolve.items[i].value);
+        }
+    }
     if (w->auth == 1 && (w->username == NULL || w->password == NULL)) {
         return fy_err_set(err, FY_ECONFIG, "auth: basic needs username and password");
     }
@@ -285,6 +301,15 @@ static int webhook_init(struct fy_sink *snk, void *ctx, struct fy_err *err)
         free(k);
         if (w->key_len < 24) {
             fy_log_warn(fy_sink_tag(snk), "signing_secret is shorter than 24 bytes");
+        }
+    }
+    {
+        size_t i;
+        for (i = 0; i < w->resolve.n; i++) {
+            char e[600];
+            snprintf(e, sizeof(e), "%s:%s", w->resolve.items[i].key,
+                     w->resolve.items[i].value);
+            w->resolve_list = curl_slist_append(w->resolve_list, e);
         }
     }
     w->templated = strchr(w->url, '{') != NULL;
@@ -546,6 +571,9 @@ static int start(struct webhook *w, struct batch *b)
     b->guard.why[0] = '\0';
     curl_easy_setopt(b->easy, CURLOPT_URL, b->url != NULL ? b->url : w->url);
     curl_easy_setopt(b->easy, CURLOPT_PROXY, ""); /* no proxy from the environment */
+    if (w->resolve_list != NULL) {
+        curl_easy_setopt(b->easy, CURLOPT_RESOLVE, w->resolve_list);
+    }
     if (!w->allow_private) {
         curl_easy_setopt(b->easy, CURLOPT_OPENSOCKETFUNCTION, fy_ssrf_open_socket);
         curl_easy_setopt(b->easy, CURLOPT_OPENSOCKETDATA, &b->guard);
@@ -704,10 +732,10 @@ static void finished(struct webhook *w, CURLMsg *m)
         b->next = NULL;
     }
     if (result != CURLE_OK && b->guard.why[0] != '\0') {
-        snprintf(reason, sizeof(reason), "%s: %s", b->url != NULL ? b->url : w->url,
-                 b->guard.why);
+        snprintf(reason, sizeof(reason), "ssrf_blocked: %s: %s",
+                 b->url != NULL ? b->url : w->url, b->guard.why);
         fy_log_error(fy_sink_tag(w->snk), "SSRF guard: %s", reason);
-        complete_all(w, b, FY_SINK_RETRY, reason);
+        complete_all(w, b, FY_SINK_REJECT, reason);
     } else if (result != CURLE_OK) {
         snprintf(reason, sizeof(reason), "%s from %s", curl_easy_strerror(result),
                  b->url != NULL ? b->url : w->url);
@@ -726,7 +754,13 @@ static void finished(struct webhook *w, CURLMsg *m)
                  ra >= 0 && retry ? "" : "", status, b->url != NULL ? b->url : w->url,
                  status >= 300 && status < 400 ? " (redirect not followed)" : "",
                  (int)b->resp.len, b->resp.data ? b->resp.data : "");
-        if (retry && ra >= 0) {
+        if (status == 410) {
+            /* Gone: Standard Webhooks says disable the endpoint; the core keeps the records
+             * and probes, so nothing is lost if the customer brings it back */
+            char with[900];
+            snprintf(with, sizeof(with), "%s%s", FY_SINK_REASON_DISABLE, reason);
+            complete_all(w, b, FY_SINK_RETRY, with);
+        } else if (retry && ra >= 0) {
             char with[900];
             snprintf(with, sizeof(with), "retry_after_ms=%lld; %s", (long long)ra, reason);
             complete_all(w, b, FY_SINK_RETRY, with);
@@ -946,6 +980,8 @@ static void webhook_exit(void *ctx)
         curl_multi_cleanup(w->multi);
         w->multi = NULL;
     }
+    curl_slist_free_all(w->resolve_list);
+    w->resolve_list = NULL;
     memset(w->key, 0, sizeof(w->key));
 }
 

@@ -328,6 +328,31 @@ static void test_outcomes(void)
     fy_sink_destroy(snk);
     fy_conf_free(root);
 
+    /* 410 Gone: RETRY that asks the core to disable the endpoint (records are kept) */
+    memset(&s, 0, sizeof(s));
+    snk = make(&s, "/gone", "", &root, &err);
+    run(snk, &s, 0, 1, 10000);
+    FY_ASSERT_EQ(s.retry, 1);
+    CU_ASSERT_TRUE(strncmp(s.reason[0], FY_SINK_REASON_DISABLE,
+                           strlen(FY_SINK_REASON_DISABLE)) == 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(s.reason[0], "HTTP 410"));
+    fy_sink_destroy(snk);
+    fy_conf_free(root);
+
+    /* 302: a failure, never followed */
+    memset(&s, 0, sizeof(s));
+    snk = make(&s, "/redirect", "", &root, &err);
+    run(snk, &s, 0, 1, 10000);
+    FY_ASSERT_EQ(s.reject, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(s.reason[0], "redirect not followed"));
+    {
+        cJSON *followed = requests("/ok/redirected");
+        FY_ASSERT_EQ(cJSON_GetArraySize(followed), 0);
+        cJSON_Delete(followed);
+    }
+    fy_sink_destroy(snk);
+    fy_conf_free(root);
+
     /* a server that never answers: RETRY after the time-out */
     memset(&s, 0, sizeof(s));
     snk = make(&s, "/hang", "timeout_ms: 1000\n", &root, &err);
@@ -516,7 +541,12 @@ static void test_ssrf_guard(void)
     static const char *const literal[] = {"127.0.0.1", "127.5.5.5", "[::1]",
                                           "[::ffff:127.0.0.1]", "10.1.2.3", "169.254.169.254",
                                           "[fd00::1]"};
-    static const char *const hosts[] = {"localhost"};
+    /* names (and numeric forms only curl reads as IPv4), checked after resolution; only
+     * loopback addresses here, so that a broken guard could not send anything off this host.
+     * The classification of every other range is unit-tested (test_ssrf.c). */
+    static const char *const hosts[] = {"localhost",     "hook.test/127.0.0.1",
+                                        "hook.test/::1", "hook.test/::ffff:127.0.0.1",
+                                        "hook.test/0.0.0.0", "0177.0.0.1", "0x7f000001"};
     size_t k;
 
     /* an internal IP literal is a configuration error (ferry check) */
@@ -544,16 +574,25 @@ static void test_ssrf_guard(void)
         cJSON *reqs;
         char y[512];
 
+        const char *slash = strchr(hosts[k], '/');
+        char host[64];
+
         memset(&s, 0, sizeof(s));
+        snprintf(host, sizeof(host), "%.*s", slash ? (int)(slash - hosts[k]) : 63, hosts[k]);
         snprintf(y, sizeof(y), "name: h\ntype: webhook\nurl: https://%s:%d/ok/ssrf\n"
-                 "ca_file: %s\nbatch_max_wait_ms: 10\nconnect_timeout_ms: 2000\n", hosts[k],
-                 port, ca_path);
+                 "ca_file: %s\nbatch_max_wait_ms: 10\nconnect_timeout_ms: 2000\n", host, port,
+                 ca_path);
+        if (slash != NULL) { /* CURLOPT_RESOLVE: the name maps to this address */
+            snprintf(y + strlen(y), sizeof(y) - strlen(y), "resolve.%s:%d: \"%s\"\n", host, port,
+                     slash + 1);
+        }
         root = fy_conf_parse(y, strlen(y), "t.yaml", &err);
         snk = fy_sink_create(fy_sink_plugin_find("webhook"), "h", root, skip, 0, on_complete,
                              &s, &err);
         CU_ASSERT_PTR_NOT_NULL_FATAL(snk);
         run(snk, &s, 0, 1, 10000);
-        FY_ASSERT_EQ(s.retry, 1);
+        FY_ASSERT_EQ(s.reject, 1);
+        CU_ASSERT_PTR_NOT_NULL(strstr(s.reason[0], "ssrf_blocked"));
         if (strstr(s.reason[0], "internal address") == NULL) {
             fprintf(stderr, "\n%s: %s\n", hosts[k], s.reason[0]);
         }

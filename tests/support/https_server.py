@@ -7,6 +7,8 @@ line in --log (method, path, headers, base64 body), and answers by path:
   /fail500/N       500 for the first N requests to that path, then 200
   /retry429        429 with Retry-After: 2 the first time, then 200
   /bad400          400 with a JSON error body
+  /gone            410 Gone
+  /redirect        302 to /ok/redirected (must not be followed)
   /big413/K        413 when the request holds more than K records, else 200
   /hang            accepts and never answers
 """
@@ -41,6 +43,10 @@ class Handler(BaseHTTPRequestHandler):
             status = 500
         elif parts[0] == "retry429" and seen == 1:
             status, extra = 429, {"Retry-After": "2"}
+        elif parts[0] == "redirect":
+            status, extra = 302, {"Location": "/ok/redirected"}
+        elif parts[0] == "gone":
+            status, payload = 410, b'{"error":"this endpoint was removed"}'
         elif parts[0] == "bad400":
             status, payload = 400, b'{"error":"schema mismatch: field recType"}'
         elif parts[0] == "big413":

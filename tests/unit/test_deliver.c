@@ -83,11 +83,12 @@ struct responder {
     int fd;
     atomic_int stop;
     atomic_int requests;
+    atomic_int status;     /* answered to every request (200 unless the test sets it) */
     pthread_t th;
 };
 
-/* Answers every HTTP/1.1 request on every connection with 200 (one request per connection:
- * "Connection: close"), reading the body by Content-Length. */
+/* Answers every HTTP/1.1 request with r->status (one request per connection: "Connection:
+ * close"), reading the body by Content-Length. */
 static void *respond(void *arg)
 {
     struct responder *r = arg;
@@ -113,9 +114,10 @@ static void *respond(void *arg)
                 clen = cl != NULL ? strtol(cl + 15, NULL, 10) : 0;
             }
             if (hdr_end != NULL && (long)have >= (hdr_end + 4 - buf) + clen) {
-                static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
-                                         "Connection: close\r\n\r\n";
-                if (send(c, ok, sizeof(ok) - 1, MSG_NOSIGNAL) > 0) {
+                char ok[128];
+                int w = snprintf(ok, sizeof(ok), "HTTP/1.1 %d X\r\nContent-Length: 0\r\n"
+                                 "Connection: close\r\n\r\n", atomic_load(&r->status));
+                if (send(c, ok, (size_t)w, MSG_NOSIGNAL) > 0) {
                     atomic_fetch_add(&r->requests, 1);
                 }
                 break;
@@ -155,6 +157,7 @@ static int responder_start(struct responder *r, int port)
     int one = 1;
 
     memset(r, 0, sizeof(*r));
+    atomic_store(&r->status, 200);
     r->fd = socket(AF_INET, SOCK_STREAM, 0);
     setsockopt(r->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     setsockopt(r->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)); /* accept wakes to see stop */
@@ -195,7 +198,9 @@ static int wait_health(struct fy_deliver *d, enum fy_health state, int ms,
     return 0;
 }
 
-static void test_health_states(void)
+/* gone = 0: a closed port, disabled after 3 failures, then a listener answers 200.
+ * gone = 1: the endpoint answers 410 Gone: disabled at the first failure; then 200. */
+static void health_run(int gone)
 {
     char dir[] = "/tmp/ferry-health-XXXXXX";
     char path[256], dlqdir[256], cmd[300];
@@ -267,13 +272,23 @@ static void test_health_states(void)
     FY_ASSERT_EQ(h.state, FY_HEALTH_HEALTHY);
     FY_ASSERT_STR(fy_health_name(h.state), "healthy");
     FY_ASSERT_STR(fy_deliver_type(d), "webhook");
-    FY_ASSERT_EQ(fy_deliver_start(d, &err), FY_OK);
 
-    /* closed port: failing at once, disabled after 3 attempts */
-    FY_ASSERT(wait_health(d, FY_HEALTH_FAILING, 3000, &h) || h.state == FY_HEALTH_DISABLED);
-    FY_ASSERT(wait_health(d, FY_HEALTH_DISABLED, 5000, &h));
-    FY_ASSERT(h.failures >= 3);
-    FY_ASSERT_MSG(strstr(h.last_error, "127.0.0.1") != NULL, h.last_error);
+    if (gone) {
+        FY_ASSERT_EQ(responder_start(&r, port), 0);
+        atomic_store(&r.status, 410);
+    }
+    FY_ASSERT_EQ(fy_deliver_start(d, &err), FY_OK);
+    if (gone) { /* the remote said Gone: disabled at the first failure */
+        FY_ASSERT(wait_health(d, FY_HEALTH_DISABLED, 5000, &h));
+        FY_ASSERT_EQ(h.failures, 1);
+        FY_ASSERT_MSG(strstr(h.last_error, "HTTP 410") != NULL, h.last_error);
+    } else { /* closed port: failing at once, disabled after 3 attempts */
+        FY_ASSERT(wait_health(d, FY_HEALTH_FAILING, 3000, &h) ||
+                  h.state == FY_HEALTH_DISABLED);
+        FY_ASSERT(wait_health(d, FY_HEALTH_DISABLED, 5000, &h));
+        FY_ASSERT(h.failures >= 3);
+        FY_ASSERT_MSG(strstr(h.last_error, "127.0.0.1") != NULL, h.last_error);
+    }
     FY_ASSERT(h.next_attempt_ms > 0);
     /* disabled: one probe per 400 ms, not a retry every 20-40 ms */
     retries_before = FY_STAT_GET(fy_deliver_stats(d)->retries);
@@ -282,7 +297,11 @@ static void test_health_states(void)
     FY_ASSERT_EQ(FY_STAT_GET(fy_deliver_stats(d)->delivered), 0);
 
     /* the endpoint comes back: the next probe succeeds, everything is delivered */
-    FY_ASSERT_EQ(responder_start(&r, port), 0);
+    if (gone) {
+        atomic_store(&r.status, 200);
+    } else {
+        FY_ASSERT_EQ(responder_start(&r, port), 0);
+    }
     FY_ASSERT(wait_health(d, FY_HEALTH_HEALTHY, 5000, &h));
     FY_ASSERT_EQ(h.failures, 0);
     for (i = 0; i < 250 && FY_STAT_GET(fy_deliver_stats(d)->delivered) < 20; i++) {
@@ -300,6 +319,16 @@ static void test_health_states(void)
     FY_ASSERT_EQ(system(cmd), 0);
 }
 
+static void test_health_states(void)
+{
+    health_run(0);
+}
+
+static void test_health_gone(void)
+{
+    health_run(1);
+}
+
 int init_deliver_tests(void)
 {
     CU_pSuite s = CU_add_suite("deliver", NULL, NULL);
@@ -308,7 +337,8 @@ int init_deliver_tests(void)
         CU_add_test(s, "backoff jitter spreads", test_backoff_spreads) == NULL ||
         CU_add_test(s, "Retry-After from sink reasons", test_retry_after) == NULL ||
         CU_add_test(s, "health: failing, disabled with probes, healthy again",
-                    test_health_states) == NULL) {
+                    test_health_states) == NULL ||
+        CU_add_test(s, "health: 410 Gone disables at once", test_health_gone) == NULL) {
         return -1;
     }
     return 0;
