@@ -49,6 +49,7 @@ struct fy_deliver {
     size_t cap;
     uint64_t base;                     /* ticket of the oldest entry in the window */
     size_t n;                          /* entries in the window */
+    size_t n_retry;                    /* entries in the window in state E_RETRY */
 
     /* a record read from the journal but refused by submit (FY_EAGAIN) */
     void *held;
@@ -222,6 +223,7 @@ static void on_complete(void *arg, uint64_t ticket, enum fy_sink_result res, con
     if (ticket >= d->base && ticket < d->base + d->n) {
         e = &d->ring[ticket % d->cap];
         e->state = res == FY_SINK_OK ? E_OK : res == FY_SINK_RETRY ? E_RETRY : E_REJECT;
+        d->n_retry += e->state == E_RETRY;
         free(e->reason);
         e->reason = reason != NULL ? strdup(reason) : NULL;
     } else {
@@ -296,6 +298,7 @@ static void window_clear(struct fy_deliver *d)
     }
     d->base += d->n;
     d->n = 0;
+    d->n_retry = 0;
     pthread_mutex_unlock(&d->mu);
     free(d->held);
     d->held = NULL;
@@ -371,7 +374,6 @@ static int dead_letter(struct fy_deliver *d, const void *data, size_t len, const
 static int settle(struct fy_deliver *d)
 {
     int retry = 0;
-    size_t i;
 
     for (;;) {
         struct entry *e;
@@ -402,6 +404,7 @@ static int settle(struct fy_deliver *d)
                 d->n++;
                 done.state = E_RETRY;
                 d->ring[d->base % d->cap] = done;
+                d->n_retry++;
                 pthread_mutex_unlock(&d->mu);
                 return 1;
             }
@@ -419,12 +422,7 @@ static int settle(struct fy_deliver *d)
         free(done.reason);
     }
     pthread_mutex_lock(&d->mu);
-    for (i = 0; i < d->n; i++) {
-        if (d->ring[(d->base + i) % d->cap].state == E_RETRY) {
-            retry = 1;
-            break;
-        }
-    }
+    retry = d->n_retry > 0; /* RETRY entries are never popped above, only cleared */
     pthread_mutex_unlock(&d->mu);
     return retry;
 }

@@ -79,6 +79,7 @@ struct webhook {
     struct batch *open;        /* collecting, one per target (list through next) */
     size_t n_open;
     struct batch *queue;       /* closed, waiting for a request slot (FIFO) */
+    struct batch *queue_tail;
     struct batch *inflight;    /* requests running (list through next) */
     size_t running;
     unsigned char key[256];
@@ -626,20 +627,56 @@ static void complete_all(struct webhook *w, struct batch *b, enum fy_sink_result
     }
 }
 
+/* Queue b at the back (or the front, for the halves of a split batch). O(1): with one record
+ * per request the queue holds up to max_inflight batches. */
 static void enqueue(struct webhook *w, struct batch *b, int front)
 {
-    struct batch **pp = &w->queue;
-
     if (front) {
         b->next = w->queue;
         w->queue = b;
+        if (w->queue_tail == NULL) {
+            w->queue_tail = b;
+        }
         return;
     }
-    while (*pp != NULL) {
-        pp = &(*pp)->next;
-    }
     b->next = NULL;
-    *pp = b;
+    if (w->queue_tail != NULL) {
+        w->queue_tail->next = b;
+    } else {
+        w->queue = b;
+    }
+    w->queue_tail = b;
+}
+
+static struct batch *dequeue(struct webhook *w)
+{
+    struct batch *b = w->queue;
+
+    if (b != NULL) {
+        w->queue = b->next;
+        if (w->queue == NULL) {
+            w->queue_tail = NULL;
+        }
+        b->next = NULL;
+    }
+    return b;
+}
+
+/* Start queued batches while request slots are free. Returns how many started. */
+static int start_queued(struct webhook *w)
+{
+    int started = 0;
+
+    while (w->queue != NULL && w->running < (size_t)w->parallel) {
+        struct batch *b = dequeue(w);
+        if (start(w, b) != FY_OK) {
+            complete_all(w, b, FY_SINK_REJECT, "request body too large");
+            batch_free(b);
+        } else {
+            started++;
+        }
+    }
+    return started;
 }
 
 /* Close open batch b (unlink it from the open list and queue it). */
@@ -918,20 +955,16 @@ static void webhook_poll(void *ctx, int timeout_ms)
     int still = 0, left = 0;
 
     close_open(w, 0);
-    while (w->queue != NULL && w->running < (size_t)w->parallel) {
-        struct batch *b = w->queue;
-        w->queue = b->next;
-        if (start(w, b) != FY_OK) {
-            complete_all(w, b, FY_SINK_REJECT, "request body too large");
-            batch_free(b);
+    start_queued(w);
+    do {
+        curl_multi_perform(w->multi, &still);
+        while ((m = curl_multi_info_read(w->multi, &left)) != NULL) {
+            if (m->msg == CURLMSG_DONE) {
+                finished(w, m);
+            }
         }
-    }
-    curl_multi_perform(w->multi, &still);
-    while ((m = curl_multi_info_read(w->multi, &left)) != NULL) {
-        if (m->msg == CURLMSG_DONE) {
-            finished(w, m);
-        }
-    }
+        /* slots freed by finished requests are refilled before waiting */
+    } while (start_queued(w) > 0);
     if (w->running > 0) {
         curl_multi_poll(w->multi, NULL, 0, timeout_ms > 0 ? timeout_ms : 1, NULL);
     }
@@ -956,9 +989,7 @@ static void webhook_exit(void *ctx)
     int left;
 
     while (w->queue != NULL) {
-        struct batch *b = w->queue;
-        w->queue = b->next;
-        batch_free(b);
+        batch_free(dequeue(w));
     }
     while (w->open != NULL) {
         struct batch *b = w->open;
