@@ -11,6 +11,7 @@
 #include "bridge/core/b64.h"
 #include "bridge/core/buf.h"
 #include "bridge/core/log.h"
+#include "sinks/webhook/oauth.h"
 #include "sinks/webhook/ssrf.h"
 
 #include <arpa/inet.h>
@@ -24,11 +25,16 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <unistd.h>
 #include <zlib.h>
 
 static const char *const format_words[] = {"json_array", "ndjson", "smartclean", "single", NULL};
 static const char *const compression_words[] = {"none", "gzip", NULL};
-static const char *const auth_words[] = {"none", "basic", NULL};
+static const char *const auth_words[] = {"none", "basic", "oauth2_client_credentials",
+                                         "oauth2_refresh_token", NULL};
+static const char *const client_auth_words[] = {"basic", "post", NULL};
+
+enum { A_NONE, A_BASIC, A_OAUTH_CC, A_OAUTH_REFRESH };
 
 enum { F_ARRAY, F_NDJSON, F_SMARTCLEAN, F_SINGLE };
 
@@ -53,6 +59,8 @@ struct batch {
     struct fy_buf req;       /* request body */
     struct fy_buf resp;      /* first bytes of the response */
     char retry_after[64];
+    char *token;             /* OAuth2 access token this attempt used (for a 401), or NULL */
+    int auth_retried;        /* a 401 already made us fetch a new token for this batch */
     struct batch *next;
 };
 
@@ -67,6 +75,9 @@ struct webhook {
     int auth;
     char *username, *password;
     char *signing_secret;
+    char *token_url, *client_id, *client_secret, *scope, *audience, *refresh_token;
+    char *state_file;
+    int client_auth;
     struct fy_kv_list headers;
     int compression;
     int allow_private;
@@ -84,6 +95,8 @@ struct webhook {
     size_t running;
     unsigned char key[256];
     size_t key_len;
+    struct fy_oauth *oauth;    /* OAuth2 token source, or NULL */
+    char token_error[512];     /* why the last token fetch failed */
 };
 
 static const struct fy_opt webhook_opts[] = {
@@ -107,7 +120,23 @@ static const struct fy_opt webhook_opts[] = {
     FY_OPT_STR("ca_file", NULL, 0, offsetof(struct webhook, ca_file), "CA bundle"),
     FY_OPT_STR("cert_file", NULL, 0, offsetof(struct webhook, cert_file), "client certificate"),
     FY_OPT_STR("key_file", NULL, 0, offsetof(struct webhook, key_file), "client key"),
-    FY_OPT_ENUM("auth", "none", auth_words, offsetof(struct webhook, auth), "none or basic"),
+    FY_OPT_ENUM("auth", "none", auth_words, offsetof(struct webhook, auth),
+                "none, basic, oauth2_client_credentials or oauth2_refresh_token"),
+    FY_OPT_STR("token_url", NULL, 0, offsetof(struct webhook, token_url),
+               "OAuth2 token endpoint (https://)"),
+    FY_OPT_STR("client_id", NULL, 0, offsetof(struct webhook, client_id), "OAuth2 client id"),
+    FY_OPT_STR("client_secret", NULL, FY_SECRET, offsetof(struct webhook, client_secret),
+               "OAuth2 client secret"),
+    FY_OPT_ENUM("client_auth", "basic", client_auth_words, offsetof(struct webhook, client_auth),
+                "how the client authenticates to the token endpoint: basic (HTTP Basic, "
+                "client_secret_basic) or post (in the form, client_secret_post)"),
+    FY_OPT_STR("scope", NULL, 0, offsetof(struct webhook, scope), "OAuth2 scope"),
+    FY_OPT_STR("audience", NULL, 0, offsetof(struct webhook, audience),
+               "OAuth2 audience (Auth0, Okta...)"),
+    FY_OPT_STR("refresh_token", NULL, FY_SECRET, offsetof(struct webhook, refresh_token),
+               "initial OAuth2 refresh token (auth: oauth2_refresh_token)"),
+    FY_OPT_STR("oauth_state_file", NULL, 0, offsetof(struct webhook, state_file),
+               "file that keeps the rotated refresh token across restarts"),
     FY_OPT_STR("username", NULL, 0, offsetof(struct webhook, username), "Basic user"),
     FY_OPT_STR("password", NULL, FY_SECRET, offsetof(struct webhook, password), "Basic password"),
     FY_OPT_STR("signing_secret", NULL, FY_SECRET, offsetof(struct webhook, signing_secret),
@@ -260,6 +289,29 @@ static int webhook_check(void *ctx, struct fy_err *err)
                               w->resolve.items[i].line, k, w->resolve.items[i].value);
         }
     }
+    if (w->auth == A_OAUTH_CC || w->auth == A_OAUTH_REFRESH) {
+        const char *want = w->auth == A_OAUTH_CC ? "token_url, client_id and client_secret"
+                                                 : "token_url, client_id, refresh_token and "
+                                                   "oauth_state_file";
+        if (w->token_url == NULL || w->client_id == NULL ||
+            (w->auth == A_OAUTH_CC && w->client_secret == NULL) ||
+            (w->auth == A_OAUTH_REFRESH && (w->state_file == NULL ||
+                                            (w->refresh_token == NULL &&
+                                             access(w->state_file, F_OK) != 0)))) {
+            return fy_err_set(err, FY_ECONFIG, "auth: %s needs %s", auth_words[w->auth], want);
+        }
+        if (strncmp(w->token_url, "https://", 8) != 0 &&
+            !(w->allow_insecure && strncmp(w->token_url, "http://", 7) == 0)) {
+            return fy_err_set(err, FY_ECONFIG, "token_url '%s': https:// required (http:// only "
+                              "with allow_insecure: true)", w->token_url);
+        }
+    } else if (w->token_url != NULL || w->client_id != NULL || w->client_secret != NULL ||
+               w->refresh_token != NULL || w->state_file != NULL) {
+        return fy_err_set(err, FY_ECONFIG, "token_url, client_id, client_secret, "
+                          "refresh_token and oauth_state_file are only used with auth: "
+                          "oauth2_client_credentials or oauth2_refresh_token (auth is %s)",
+                          auth_words[w->auth]);
+    }
     if (w->auth == 1 && (w->username == NULL || w->password == NULL)) {
         return fy_err_set(err, FY_ECONFIG, "auth: basic needs username and password");
     }
@@ -311,6 +363,29 @@ static int webhook_init(struct fy_sink *snk, void *ctx, struct fy_err *err)
             snprintf(e, sizeof(e), "%s:%s", w->resolve.items[i].key,
                      w->resolve.items[i].value);
             w->resolve_list = curl_slist_append(w->resolve_list, e);
+        }
+    }
+    if (w->auth == A_OAUTH_CC || w->auth == A_OAUTH_REFRESH) {
+        struct fy_oauth_conf oc = {0};
+        oc.grant = w->auth == A_OAUTH_CC ? FY_OAUTH_CLIENT_CREDENTIALS : FY_OAUTH_REFRESH_TOKEN;
+        oc.token_url = w->token_url;
+        oc.client_id = w->client_id;
+        oc.client_secret = w->client_secret;
+        oc.client_auth_post = w->client_auth == 1;
+        oc.scope = w->scope;
+        oc.audience = w->audience;
+        oc.refresh_token = w->refresh_token;
+        oc.state_file = w->state_file;
+        oc.ca_file = w->ca_file;
+        oc.cert_file = w->cert_file;
+        oc.key_file = w->key_file;
+        oc.timeout_ms = w->timeout_ms;
+        oc.connect_timeout_ms = w->connect_timeout_ms;
+        oc.allow_private = w->allow_private;
+        oc.tag = fy_sink_tag(snk);
+        w->oauth = fy_oauth_create(&oc, err);
+        if (w->oauth == NULL) {
+            return err->code;
         }
     }
     w->templated = strchr(w->url, '{') != NULL;
@@ -383,6 +458,7 @@ static void batch_free(struct batch *b)
     curl_slist_free_all(b->headers);
     fy_buf_free(&b->req);
     fy_buf_free(&b->resp);
+    free(b->token);
     free(b);
 }
 
@@ -556,6 +632,29 @@ static int start(struct webhook *w, struct batch *b)
                  b->hv != NULL ? b->hv[i] : w->headers.items[i].value);
         b->headers = curl_slist_append(b->headers, line);
     }
+    if (w->oauth != NULL) {
+        const char *tok;
+        struct fy_err err = {0};
+        int fresh = 0;
+        char *h;
+        if (fy_oauth_token(w->oauth, &tok, &fresh, &err) != FY_OK) {
+            snprintf(w->token_error, sizeof(w->token_error), "no OAuth2 access token: %s",
+                     err.msg);
+            fy_log_error(fy_sink_tag(w->snk), "%s", w->token_error);
+            return FY_EIO;
+        }
+        free(b->token);
+        b->token = strdup(tok);
+        h = malloc(strlen(tok) + 32);
+        if (b->token == NULL || h == NULL) {
+            free(h);
+            return FY_ENOMEM;
+        }
+        sprintf(h, "Authorization: Bearer %s", tok);
+        b->headers = curl_slist_append(b->headers, h);
+        memset(h, 0, strlen(h));
+        free(h);
+    }
     if (w->key_len > 0) {
         b->headers = sign(w, b, b->headers); /* over the body before compression */
     }
@@ -669,7 +768,12 @@ static int start_queued(struct webhook *w)
 
     while (w->queue != NULL && w->running < (size_t)w->parallel) {
         struct batch *b = dequeue(w);
-        if (start(w, b) != FY_OK) {
+        int rc = start(w, b);
+        if (rc == FY_EIO || rc == FY_ENOMEM) {
+            /* no token (or no memory): nothing was sent; the core retries the records */
+            complete_all(w, b, FY_SINK_RETRY, rc == FY_EIO ? w->token_error : "out of memory");
+            batch_free(b);
+        } else if (rc != FY_OK) {
             complete_all(w, b, FY_SINK_REJECT, "request body too large");
             batch_free(b);
         } else {
@@ -779,6 +883,21 @@ static void finished(struct webhook *w, CURLMsg *m)
         complete_all(w, b, FY_SINK_RETRY, reason);
     } else if (status >= 200 && status < 300) {
         complete_all(w, b, FY_SINK_OK, NULL);
+    } else if (status == 401 && w->oauth != NULL && !b->auth_retried) {
+        /* the token expired early or was revoked: fetch a new one and send again, once */
+        fy_log_warn(fy_sink_tag(w->snk), "HTTP 401 from %s: fetching a new OAuth2 access "
+                    "token and sending the batch again", b->url != NULL ? b->url : w->url);
+        fy_oauth_invalidate(w->oauth, b->token);
+        b->auth_retried = 1;
+        enqueue(w, b, 1);
+        return;
+    } else if (status == 401 && w->oauth != NULL) {
+        fy_oauth_invalidate(w->oauth, b->token);
+        snprintf(reason, sizeof(reason), "HTTP 401 from %s with a newly fetched OAuth2 token: "
+                 "the endpoint refuses this client's tokens (check client_id, scope, "
+                 "audience): %.*s", b->url != NULL ? b->url : w->url, (int)b->resp.len,
+                 b->resp.data ? b->resp.data : "");
+        complete_all(w, b, FY_SINK_RETRY, reason);
     } else if (status == 413) {
         snprintf(reason, sizeof(reason), "HTTP 413 from %s: a single record is too large",
                  b->url != NULL ? b->url : w->url);
@@ -1013,6 +1132,8 @@ static void webhook_exit(void *ctx)
     }
     curl_slist_free_all(w->resolve_list);
     w->resolve_list = NULL;
+    fy_oauth_destroy(w->oauth);
+    w->oauth = NULL;
     memset(w->key, 0, sizeof(w->key));
 }
 

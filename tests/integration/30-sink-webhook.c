@@ -6,6 +6,7 @@
  * answers (time-out), certificate verification, http:// refused without allow_insecure. */
 #include "bridge/core/b64.h"
 #include "bridge/core/conf.h"
+#include "bridge/core/file.h"
 #include "bridge/core/log.h"
 #include "sinks/sink.h"
 #include "tests/integration/harness.h"
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -606,6 +608,238 @@ static void test_ssrf_guard(void)
     }
 }
 
+/* ---- OAuth2 (the test server's /token issues tokens, /protected checks them) ---- */
+
+static int count_requests(const char *path)
+{
+    cJSON *r = requests(path);
+    int n = cJSON_GetArraySize(r);
+
+    cJSON_Delete(r);
+    return n;
+}
+
+static struct fy_sink *make_oauth(struct seen *s, const char *path, const char *auth,
+                                  struct fy_node **root, struct fy_err *err)
+{
+    char extra[1024];
+
+    memset(s, 0, sizeof(*s));
+    snprintf(extra, sizeof(extra), "batch_max_records: 2\n%s", auth);
+    return make(s, path, extra, root, err);
+}
+
+/* Client credentials: one token for many batches, client_secret_basic and _post, a 401
+ * mid-stream (revoked tokens) answered by one new token and a resend, nothing lost. */
+static void test_oauth_client_credentials(void)
+{
+    struct seen s;
+    struct fy_err err = {0};
+    struct fy_node *root = NULL;
+    struct fy_sink *snk;
+    cJSON *reqs;
+    char auth[512];
+    int k;
+
+    snprintf(auth, sizeof(auth), "auth: oauth2_client_credentials\n"
+             "token_url: https://127.0.0.1:%d/token\nclient_id: ferry\n"
+             "client_secret: s3cret-client\nscope: push\n", port);
+    snk = make_oauth(&s, "/protected/cc", auth, &root, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(snk);
+    run(snk, &s, 0, 10, 10000);
+    FY_ASSERT_EQ(s.ok, 10);
+    FY_ASSERT_EQ(count_requests("/token"), 1); /* cached for every batch */
+    reqs = requests("/protected/cc");
+    FY_ASSERT_EQ(cJSON_GetArraySize(reqs), 5);
+    for (k = 0; k < cJSON_GetArraySize(reqs); k++) {
+        const char *a = hdr(cJSON_GetArrayItem(reqs, k), "authorization");
+        CU_ASSERT_TRUE(a != NULL && strncmp(a, "Bearer at-", 10) == 0);
+    }
+    cJSON_Delete(reqs);
+    reqs = requests("/token");
+    if (cJSON_GetArraySize(reqs) == 1) { /* client_secret_basic, form has grant and scope */
+        size_t len;
+        char *body = body_of(cJSON_GetArrayItem(reqs, 0), &len);
+        const char *a = hdr(cJSON_GetArrayItem(reqs, 0), "authorization");
+        CU_ASSERT_TRUE(a != NULL && strncmp(a, "Basic ", 6) == 0);
+        CU_ASSERT_PTR_NOT_NULL(strstr(body, "grant_type=client_credentials"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(body, "scope=push"));
+        CU_ASSERT_PTR_NULL(strstr(body, "s3cret-client"));
+        free(body);
+    }
+    cJSON_Delete(reqs);
+
+    /* every token revoked: the next batch gets a 401, a new token, and goes through */
+    FY_ASSERT_EQ(fy_h_sh("curl -s --cacert '%s' -X POST https://127.0.0.1:%d/revoke >/dev/null",
+                         ca_path, port), 0);
+    run(snk, &s, 10, 4, 10000);
+    FY_ASSERT_EQ(s.ok, 14);
+    FY_ASSERT_EQ(s.retry, 0);
+    FY_ASSERT_EQ(count_requests("/token"), 2);
+    /* both batches were in flight with the revoked token: each sent twice, one new token */
+    FY_ASSERT_EQ(count_requests("/protected/cc"), 5 + 2 + 2);
+    fy_sink_destroy(snk);
+    fy_conf_free(root);
+
+    /* client_secret_post: the credentials in the form, no Basic header */
+    snprintf(auth, sizeof(auth), "auth: oauth2_client_credentials\n"
+             "token_url: https://127.0.0.1:%d/token?post=1\nclient_id: ferry\n"
+             "client_secret: s3cret-client\nclient_auth: post\n", port);
+    snk = make_oauth(&s, "/protected/post", auth, &root, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(snk);
+    run(snk, &s, 0, 2, 10000);
+    FY_ASSERT_EQ(s.ok, 2);
+    reqs = requests("/token?post=1");
+    FY_ASSERT_EQ(cJSON_GetArraySize(reqs), 1);
+    if (cJSON_GetArraySize(reqs) == 1) {
+        size_t len;
+        char *body = body_of(cJSON_GetArrayItem(reqs, 0), &len);
+        CU_ASSERT_PTR_NULL(hdr(cJSON_GetArrayItem(reqs, 0), "authorization"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(body, "client_secret=s3cret-client"));
+        free(body);
+    }
+    cJSON_Delete(reqs);
+    fy_sink_destroy(snk);
+    fy_conf_free(root);
+}
+
+/* Tokens that live 2 s: a new one is fetched before the old one expires, so the endpoint
+ * never answers 401 (every batch is one request). */
+static void test_oauth_expiry(void)
+{
+    struct seen s;
+    struct fy_err err = {0};
+    struct fy_node *root = NULL;
+    struct fy_sink *snk;
+    char auth[512];
+    int k;
+
+    snprintf(auth, sizeof(auth), "auth: oauth2_client_credentials\n"
+             "token_url: https://127.0.0.1:%d/token?ttl=2\nclient_id: ferry\n"
+             "client_secret: s3cret-client\nbatch_max_records: 1\n", port);
+    memset(&s, 0, sizeof(s));
+    snk = make(&s, "/protected/expiry", auth, &root, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(snk);
+    for (k = 0; k < 10; k++) {
+        run(snk, &s, k, 1, 10000);
+        usleep(500000);
+    }
+    FY_ASSERT_EQ(s.ok, 10);
+    FY_ASSERT_EQ(s.retry, 0);
+    FY_ASSERT_EQ(count_requests("/protected/expiry"), 10); /* no 401 and resend */
+    k = count_requests("/token?ttl=2");
+    CU_ASSERT_TRUE(k >= 3 && k <= 6); /* ~5.5 s of 2 s tokens renewed at 1.8 s */
+    fy_sink_destroy(snk);
+    fy_conf_free(root);
+}
+
+/* A wrong client secret: every batch is a RETRY whose reason names the token endpoint and
+ * its error, never the secret; nothing is sent to the endpoint without a token. */
+static void test_oauth_bad_secret(void)
+{
+    struct seen s;
+    struct fy_err err = {0};
+    struct fy_node *root = NULL;
+    struct fy_sink *snk;
+    char auth[512];
+
+    snprintf(auth, sizeof(auth), "auth: oauth2_client_credentials\n"
+             "token_url: https://127.0.0.1:%d/token?bad=1\nclient_id: ferry\n"
+             "client_secret: canary-Zq81-not-this\n", port);
+    snk = make_oauth(&s, "/protected/bad", auth, &root, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(snk);
+    run(snk, &s, 0, 1, 10000);
+    FY_ASSERT_EQ(s.retry, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(s.reason[0], "token endpoint"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s.reason[0], "HTTP 401: invalid_client"));
+    CU_ASSERT_PTR_NULL(strstr(s.reason[0], "canary-Zq81"));
+    FY_ASSERT_EQ(count_requests("/protected/bad"), 0);
+    fy_sink_destroy(snk);
+    fy_conf_free(root);
+}
+
+/* Refresh tokens rotate: each is usable once. The new one is kept in oauth_state_file (mode
+ * 0600), so a restarted sink whose configuration still holds the first, used-up refresh token
+ * keeps working; without the state file the same configuration fails with invalid_grant. */
+static void test_oauth_refresh_rotation(void)
+{
+    struct seen s;
+    struct fy_err err = {0};
+    struct fy_node *root = NULL;
+    struct fy_sink *snk;
+    char auth[768], state[300], *txt;
+    struct stat sb;
+    size_t len = 0;
+    int round;
+
+    snprintf(state, sizeof(state), "%s/oauth-state.json", dir);
+    snprintf(auth, sizeof(auth), "auth: oauth2_refresh_token\n"
+             "token_url: https://127.0.0.1:%d/token\nclient_id: ferry\n"
+             "client_secret: s3cret-client\nrefresh_token: rt-initial\n"
+             "oauth_state_file: %s\n", port, state);
+    for (round = 0; round < 2; round++) { /* the second round is a restart */
+        snk = make_oauth(&s, "/protected/refresh", auth, &root, &err);
+        if (snk == NULL) {
+            fprintf(stderr, "\n%s\n", err.msg);
+        }
+        CU_ASSERT_PTR_NOT_NULL_FATAL(snk);
+        run(snk, &s, 0, 4, 10000);
+        FY_ASSERT_EQ(s.ok, 4);
+        fy_sink_destroy(snk);
+        fy_conf_free(root);
+        CU_ASSERT_EQUAL_FATAL(stat(state, &sb), 0);
+        FY_ASSERT_EQ(sb.st_mode & 0777, 0600);
+        txt = fy_file_read(state, 4096, &len, &err);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(txt);
+        CU_ASSERT_PTR_NULL(strstr(txt, "rt-initial"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(txt, "\"rt-"));
+        free(txt);
+    }
+    /* the same configuration without the state file: rt-initial is used up */
+    snprintf(auth, sizeof(auth), "auth: oauth2_refresh_token\n"
+             "token_url: https://127.0.0.1:%d/token\nclient_id: ferry\n"
+             "client_secret: s3cret-client\nrefresh_token: rt-initial\n"
+             "oauth_state_file: %s.other\n", port, state);
+    snk = make_oauth(&s, "/protected/refresh", auth, &root, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(snk);
+    run(snk, &s, 0, 1, 10000);
+    FY_ASSERT_EQ(s.retry, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(s.reason[0], "invalid_grant"));
+    fy_sink_destroy(snk);
+    fy_conf_free(root);
+}
+
+static void test_oauth_config(void)
+{
+    static const char *const skip[] = {"name", "type", NULL};
+    static const char *const bad[][2] = {
+        {"auth: oauth2_client_credentials\ntoken_url: https://a.example/t\nclient_id: x\n",
+         "needs token_url, client_id and client_secret"},
+        {"auth: oauth2_client_credentials\ntoken_url: http://a.example/t\nclient_id: x\n"
+         "client_secret: y\n", "token_url 'http://a.example/t': https:// required"},
+        {"auth: oauth2_refresh_token\ntoken_url: https://a.example/t\nclient_id: x\n"
+         "refresh_token: r\n", "needs token_url, client_id, refresh_token and oauth_state_file"},
+        {"client_id: x\n", "only used with auth: oauth2_client_credentials"},
+    };
+    size_t k;
+
+    for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        struct fy_err err = {0};
+        struct fy_node *root;
+        char y[512];
+        snprintf(y, sizeof(y), "name: h\ntype: webhook\nurl: https://hooks.example.com/in\n%s",
+                 bad[k][0]);
+        root = fy_conf_parse(y, strlen(y), "t.yaml", &err);
+        CU_ASSERT_PTR_NULL(fy_sink_create(fy_sink_plugin_find("webhook"), "h", root, skip, 1,
+                                          NULL, NULL, &err));
+        if (strstr(err.msg, bad[k][1]) == NULL) {
+            fprintf(stderr, "\nexpected '%s' in: %s\n", bad[k][1], err.msg);
+        }
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, bad[k][1]));
+        fy_conf_free(root);
+    }
+}
+
 /* One endpoint that never answers does not slow another: both sinks are driven together, the
  * healthy one delivers all its records while the dead one is still waiting. */
 static void test_isolation(void)
@@ -666,7 +900,14 @@ int init_integration_tests(void)
         CU_add_test(s, "a dead endpoint does not slow another", test_isolation) == NULL ||
         CU_add_test(s, "URL and header templates", test_templates) == NULL ||
         CU_add_test(s, "gzip bodies", test_gzip) == NULL ||
-        CU_add_test(s, "SSRF guard", test_ssrf_guard) == NULL) {
+        CU_add_test(s, "SSRF guard", test_ssrf_guard) == NULL ||
+        CU_add_test(s, "OAuth2 client credentials, 401 mid-stream", test_oauth_client_credentials) ==
+            NULL ||
+        CU_add_test(s, "OAuth2 token expiry", test_oauth_expiry) == NULL ||
+        CU_add_test(s, "OAuth2 wrong client secret", test_oauth_bad_secret) == NULL ||
+        CU_add_test(s, "OAuth2 refresh token rotation across restarts",
+                    test_oauth_refresh_rotation) == NULL ||
+        CU_add_test(s, "OAuth2 configuration errors", test_oauth_config) == NULL) {
         return -1;
     }
     return 0;

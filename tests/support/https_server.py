@@ -11,12 +11,52 @@ line in --log (method, path, headers, base64 body), and answers by path:
   /redirect        302 to /ok/redirected (must not be followed)
   /big413/K        413 when the request holds more than K records, else 200
   /hang            accepts and never answers
+  /token?ttl=S     OAuth2 token endpoint (RFC 6749): client "ferry" / "s3cret-client" by HTTP
+                   Basic or in the form; grant_type client_credentials, or refresh_token with
+                   rotation (each refresh token works once; the first is "rt-initial");
+                   access tokens live S seconds (default 3600)
+  /protected/...   200 only with "Authorization: Bearer <a live access token>", else 401
+  /revoke          forgets every access token (a 401 mid-stream)
 """
 import argparse, base64, gzip, json, ssl, threading, time
+from urllib.parse import parse_qs, urlsplit
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 counts = {}
 lock = threading.Lock()
+CLIENT = ("ferry", "s3cret-client")
+access_tokens = {}              # token -> expiry (time.time())
+refresh_tokens = {"rt-initial"}  # usable once each
+issued = [0]
+
+
+def oauth_token(handler, body):
+    """Returns (status, payload) for a token request."""
+    form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+    ttl = int(parse_qs(urlsplit(handler.path).query).get("ttl", ["3600"])[0])
+    auth = handler.headers.get("Authorization", "")
+    if auth.startswith("Basic "):
+        cid, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
+    else:
+        cid, secret = form.get("client_id"), form.get("client_secret")
+    if (cid, secret) != CLIENT:
+        return 401, {"error": "invalid_client", "error_description": "unknown client"}
+    with lock:
+        issued[0] += 1
+        n = issued[0]
+        out = {"token_type": "Bearer", "expires_in": ttl, "access_token": "at-%d" % n}
+        grant = form.get("grant_type")
+        if grant == "refresh_token":
+            rt = form.get("refresh_token")
+            if rt not in refresh_tokens:
+                return 400, {"error": "invalid_grant", "error_description": "refresh token used"}
+            refresh_tokens.discard(rt)
+            out["refresh_token"] = "rt-%d" % n
+            refresh_tokens.add(out["refresh_token"])
+        elif grant != "client_credentials":
+            return 400, {"error": "unsupported_grant_type"}
+        access_tokens[out["access_token"]] = time.time() + ttl
+    return 200, out
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -37,9 +77,22 @@ class Handler(BaseHTTPRequestHandler):
                 f.write(json.dumps({"method": "POST", "path": self.path,
                                     "headers": {k.lower(): v for k, v in self.headers.items()},
                                     "body": base64.b64encode(body).decode()}) + "\n")
-        parts = self.path.strip("/").split("/")
+        parts = urlsplit(self.path).path.strip("/").split("/")
         status, extra, payload = 200, {}, b'{"ok":true}'
-        if parts[0] == "fail500" and seen <= int(parts[1]):
+        if parts[0] == "token":
+            status, out = oauth_token(self, body)
+            payload = json.dumps(out).encode()
+        elif parts[0] == "revoke":
+            with lock:
+                access_tokens.clear()
+        elif parts[0] == "protected":
+            tok = self.headers.get("Authorization", "")[7:]
+            with lock:
+                live = access_tokens.get(tok, 0) > time.time()
+            if not self.headers.get("Authorization", "").startswith("Bearer ") or not live:
+                status, payload = 401, b'{"error":"invalid_token"}'
+                extra = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        elif parts[0] == "fail500" and seen <= int(parts[1]):
             status = 500
         elif parts[0] == "retry429" and seen == 1:
             status, extra = 429, {"Retry-After": "2"}
