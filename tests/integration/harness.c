@@ -154,6 +154,14 @@ static int wait_running(struct fy_h_ferry *h, long from)
 
 int fy_h_ferry_start(struct fy_h_ferry *h, const char *yaml)
 {
+    if (fy_h_ferry_prepare(h, yaml) != 0 || spawn(h) != 0) {
+        return -1;
+    }
+    return wait_running(h, 0);
+}
+
+int fy_h_ferry_prepare(struct fy_h_ferry *h, const char *yaml)
+{
     FILE *f;
     const char *p;
 
@@ -177,10 +185,7 @@ int fy_h_ferry_start(struct fy_h_ferry *h, const char *yaml)
         }
     }
     fclose(f);
-    if (spawn(h) != 0) {
-        return -1;
-    }
-    return wait_running(h, 0);
+    return 0;
 }
 
 int fy_h_ferry_restart(struct fy_h_ferry *h)

@@ -32,6 +32,9 @@ struct fy_h_ferry {
  * `$FERRY_BIN run -c ferry.yaml`, stderr to ferry.log. Waits up to 20 s for the "running:"
  * line. Returns 0, or -1 (and prints the log) when it did not start. */
 int fy_h_ferry_start(struct fy_h_ferry *h, const char *yaml);
+/* Only the first half of fy_h_ferry_start: the temp dir and ferry.yaml, so a test can add
+ * files before fy_h_ferry_restart starts Ferry. */
+int fy_h_ferry_prepare(struct fy_h_ferry *h, const char *yaml);
 /* Start again with the same dir/config (after a kill). */
 int fy_h_ferry_restart(struct fy_h_ferry *h);
 /* Signal and wait up to timeout_ms for exit; returns the exit code, 128+sig, or -1. */
