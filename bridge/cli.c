@@ -4,6 +4,7 @@
 
 #include "bridge/config.h"
 #include "bridge/core/b64.h"
+#include "bridge/core/buf.h"
 #include "bridge/core/file.h"
 #include "bridge/core/log.h"
 #include "bridge/core/record.h"
@@ -15,6 +16,7 @@
 #include "codecs/js/js_engine.h"
 
 #include <cjson/cJSON.h>
+#include <curl/curl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -617,5 +619,199 @@ out:
     free(bytes);
     fy_config_free(cfg);
     fy_js_shutdown();
+    return rc;
+}
+
+/* ==== status ==== */
+
+static void status_usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: ferry status [-c FILE | --admin HOST:PORT] [--json]\n"
+            "\n"
+            "Asks a running Ferry for its state through the admin endpoint (admin.listen in\n"
+            "the configuration, or --admin) and prints sources, sinks with their health\n"
+            "(healthy, failing, disabled), failures, lag and counters, and the journal.\n"
+            "  --json   print the /status document as it is\n"
+            "Exit status: 0 every sink healthy, 1 some sink failing or disabled (or the journal\n"
+            "failed), 2 usage or configuration error, 3 Ferry cannot be reached.\n");
+}
+
+static size_t status_body(char *p, size_t size, size_t n, void *arg)
+{
+    return fy_buf_add(arg, p, size * n) == FY_OK ? size * n : 0;
+}
+
+/* GET http://admin/status into out. 0, or -1 after printing why. */
+static int status_fetch(const char *admin, struct fy_buf *out)
+{
+    char url[300];
+    long code = 0;
+    CURLcode cc;
+    CURL *e = curl_easy_init();
+
+    if (e == NULL) {
+        return -1;
+    }
+    snprintf(url, sizeof(url), "http://%s/status", admin);
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 3000L);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_PROXY, "");
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, status_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, out);
+    cc = curl_easy_perform(e);
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_cleanup(e);
+    if (cc != CURLE_OK || code != 200) {
+        fprintf(stderr, "ferry: cannot reach Ferry's admin endpoint at %s: %s (is it running, "
+                "with admin.listen set to this address?)\n", url,
+                cc != CURLE_OK ? curl_easy_strerror(cc) : "unexpected HTTP status");
+        return -1;
+    }
+    return 0;
+}
+
+static double num(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+static const char *str(const cJSON *o, const char *k)
+{
+    const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, k));
+    return v != NULL ? v : "";
+}
+
+/* 1 when the journal works and every sink is healthy. */
+static int status_ok(const cJSON *st)
+{
+    const cJSON *it;
+
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st, "journal_failed"))) {
+        return 0;
+    }
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(st, "sinks"))
+    {
+        if (strcmp(str(it, "health"), "healthy") != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Print the status document for a person; returns the exit code (0 healthy, 1 not). */
+static int status_print(const cJSON *st)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(st, "journal");
+    const cJSON *in = cJSON_GetObjectItemCaseSensitive(st, "ingest");
+    const cJSON *it;
+    int bad = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st, "journal_failed"));
+
+    printf("ferry %s, instance '%s', up %.0f s (since %s)\n", str(st, "version"),
+           str(st, "instance"), num(st, "uptime_s"), str(st, "started"));
+    printf("journal %s: %.0f bytes in %.0f segment(s), records %.0f..%.0f%s\n", str(j, "dir"),
+           num(j, "bytes"), num(j, "segments"), num(j, "first_seq"), num(j, "next_seq"),
+           bad ? "  FAILED (see the log; restart to recover)" : "");
+    printf("ingest: %.0f received, %.0f records, %.0f unmatched, %.0f decode errors, %.0f dead "
+           "letters\n", num(in, "received"), num(in, "records"), num(in, "unmatched"),
+           num(in, "decode_errors"), num(in, "dead_letters"));
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(st, "sources"))
+    {
+        printf("source %s (%s)\n", str(it, "name"), str(it, "type"));
+    }
+    printf("\n%-20s %-9s %-9s %8s %10s %12s %8s\n", "SINK", "TYPE", "HEALTH", "FAILURES", "LAG",
+           "DELIVERED", "DEAD");
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(st, "sinks"))
+    {
+        printf("%-20s %-9s %-9s %8.0f %10.0f %12.0f %8.0f\n", str(it, "name"), str(it, "type"),
+               str(it, "health"), num(it, "failures"), num(it, "lag_records"),
+               num(it, "delivered"), num(it, "rejected") + num(it, "expired"));
+    }
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(st, "sinks"))
+    {
+        if (strcmp(str(it, "health"), "healthy") != 0) {
+            printf("\n%s is %s since %s after %.0f failed attempt(s); next attempt %s\n  last "
+                   "error: %s\n", str(it, "name"), str(it, "health"), str(it, "health_since"),
+                   num(it, "failures"),
+                   cJSON_IsString(cJSON_GetObjectItemCaseSensitive(it, "next_attempt"))
+                       ? str(it, "next_attempt")
+                       : "-",
+                   str(it, "last_error"));
+        }
+    }
+    return status_ok(st) ? 0 : 1;
+}
+
+int fy_cli_status(int argc, char **argv)
+{
+    static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
+                                             {"admin", required_argument, NULL, 'a'},
+                                             {"json", no_argument, NULL, 'j'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    const char *path = NULL, *admin = NULL;
+    struct fy_config *cfg = NULL;
+    struct fy_buf body;
+    int c, json = 0, rc;
+    cJSON *st;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:a:jh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            path = optarg;
+            break;
+        case 'a':
+            admin = optarg;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'h':
+            status_usage(stdout);
+            return 0;
+        default:
+            status_usage(stderr);
+            return 2;
+        }
+    }
+    if (admin == NULL) {
+        if (path == NULL) {
+            status_usage(stderr);
+            return 2;
+        }
+        cfg = load_config(path);
+        if (cfg == NULL) {
+            return 2;
+        }
+        if (cfg->admin_listen == NULL) {
+            fprintf(stderr, "ferry: %s has no admin.listen: set admin: {listen: "
+                    "127.0.0.1:8081} and restart Ferry, or pass --admin HOST:PORT\n", path);
+            fy_config_free(cfg);
+            return 2;
+        }
+        admin = cfg->admin_listen;
+    }
+    fy_buf_init(&body, 16u << 20);
+    if (status_fetch(admin, &body) != 0) {
+        fy_buf_free(&body);
+        fy_config_free(cfg);
+        return 3;
+    }
+    st = cJSON_ParseWithLength(body.data, body.len);
+    if (st == NULL) {
+        fprintf(stderr, "ferry: %s/status did not answer JSON\n", admin);
+        rc = 3;
+    } else if (json) {
+        fwrite(body.data, 1, body.len, stdout);
+        rc = status_ok(st) ? 0 : 1;
+    } else {
+        rc = status_print(st);
+    }
+    cJSON_Delete(st);
+    fy_buf_free(&body);
+    fy_config_free(cfg);
     return rc;
 }

@@ -8,7 +8,7 @@ pkgs=(
     libpaho-mqtt-dev librdkafka-dev libcjson-dev libyaml-dev libssl-dev libcurl4-openssl-dev zlib1g-dev
     libcunit1-dev libmozjs-102-dev
     libmicrohttpd-dev
-    mosquitto mosquitto-clients kcat
+    mosquitto mosquitto-clients kcat curl
     default-jre-headless maven python3 openssl
 )
 missing=()

@@ -12,9 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef FERRY_VERSION
-#define FERRY_VERSION "0.1.0"
-#endif
 
 /* C9 (a): set by the signal handler, read by fy_bridge_run. */
 static volatile sig_atomic_t stop_requested;
@@ -40,6 +37,7 @@ static void usage(FILE *out)
             "  decode ...             run a format and codec on one payload (see decode --help)\n"
             "  dlq list|show|replay   inspect and replay dead letters (see dlq --help)\n"
             "  journal stat -c FILE   journal segments, bytes, per-sink lag, dead letters\n"
+            "  status -c FILE         a running Ferry's sinks (health, lag), journal, counters\n"
             "  version                print the version\n"
             "  help                   this text\n"
             "\n"
@@ -267,6 +265,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "decode") == 0) {
         return fy_cli_decode(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "status") == 0) {
+        return fy_cli_status(argc - 1, argv + 1);
     }
     fprintf(stderr, "ferry: unknown command '%s'\n\n", cmd);
     usage(stderr);
