@@ -650,7 +650,7 @@ static int start(struct webhook *w, struct batch *b)
             free(h);
             return FY_ENOMEM;
         }
-        sprintf(h, "Authorization: Bearer %s", tok);
+        snprintf(h, strlen(tok) + 32, "Authorization: Bearer %s", tok);
         b->headers = curl_slist_append(b->headers, h);
         memset(h, 0, strlen(h));
         free(h);

@@ -52,7 +52,7 @@ static int get(int port, const char *path, const char *out, const char *method)
         code[0] = '\0';
     }
     pclose(p);
-    return atoi(code);
+    return (int)strtol(code, NULL, 10);
 }
 
 static cJSON *status(int port, const char *tmp)
