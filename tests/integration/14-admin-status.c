@@ -164,6 +164,8 @@ static void test_admin_status(void)
              "     sinks: [good, flaky]}\n",
              admin, url, fy_h_unique("it-admin"), port, dir, port, dir);
     CU_ASSERT_EQUAL_FATAL(fy_h_ferry_start(&h, yaml), 0);
+    /* "running:" comes before the MQTT subscription: a message published earlier is lost */
+    CU_ASSERT_TRUE(fy_h_wait_log(&h, "subscribed to 1 filter(s)", 20000));
     snprintf(tmp, sizeof(tmp), "%s/page", h.dir);
     snprintf(out, sizeof(out), "%s/status.out", h.dir);
     FY_ASSERT_EQ(get(admin, "/healthz", tmp, "GET"), 200);
@@ -186,7 +188,10 @@ static void test_admin_status(void)
             usleep(100000);
         }
     }
-    CU_ASSERT_TRUE_FATAL(seen_disabled);
+    CU_ASSERT_TRUE(seen_disabled);
+    if (!seen_disabled) {
+        goto done; /* stop Ferry and the server: never leave them running */
+    }
     CU_ASSERT_TRUE(count(st, "flaky", "failures") >= 2);
     CU_ASSERT_PTR_NOT_NULL(strstr(field(st, "flaky", "last_error"), "HTTP 500"));
     CU_ASSERT_TRUE(cJSON_IsString(cJSON_GetObjectItem(sink(st, "flaky"), "next_attempt")));
@@ -217,11 +222,13 @@ static void test_admin_status(void)
     FY_ASSERT_EQ(count(st, "flaky", "delivered"), 5);
     FY_ASSERT_EQ(count(st, "good", "delivered"), 5);
     FY_ASSERT_STR(field(st, "flaky", "health"), "healthy");
-    cJSON_Delete(st);
     rc = fy_h_sh("'%s' status -c '%s' > '%s' 2>&1", getenv("FERRY_BIN"), h.config, out);
     FY_ASSERT_EQ(rc, 0);
     CU_ASSERT_TRUE(fy_h_sh("grep -q 'healthy' '%s'", out) == 0);
     CU_ASSERT_TRUE(fy_h_wait_log(&h, "healthy again", 1000));
+done:
+    cJSON_Delete(st);
+    st = NULL;
     FY_ASSERT_EQ(fy_h_ferry_stop(&h, SIGTERM, 20000), 0);
     /* nothing listening: exit 3 with the address */
     rc = fy_h_sh("'%s' status --admin 127.0.0.1:%d > '%s' 2>&1", getenv("FERRY_BIN"), admin,

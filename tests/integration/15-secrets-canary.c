@@ -70,6 +70,7 @@ static void test_canary(void)
     fputs(CANARY "-file\n", f);
     fclose(f);
     CU_ASSERT_EQUAL_FATAL(fy_h_ferry_restart(&h), 0);
+    CU_ASSERT_TRUE(fy_h_wait_log(&h, "subscribed to 1 filter(s)", 20000));
     snprintf(topic, sizeof(topic), "v3/app/devices/dev%d/up", 1);
     for (i = 0; i < 3; i++) {
         char msg[400];

@@ -44,6 +44,7 @@ static void test_restart_mid_batch(void)
              "  - {match: \"v3/+/devices/+/up\", format: tts-v3, recType: io.test, sinks: [hook]}\n",
              url, fy_h_unique("it-whrestart"), port, dir);
     CU_ASSERT_EQUAL_FATAL(fy_h_ferry_start(&h, yaml), 0);
+    CU_ASSERT_TRUE(fy_h_wait_log(&h, "subscribed to 1 filter(s)", 20000));
     pub = fy_h_loadgen_start(url, "--count 6000 --devices 20 --format tts --qos 1 --rate 1000");
     for (k = 0; k < 5; k++) {
         usleep(700000 + (useconds_t)(rand() % 500000));
