@@ -1,9 +1,9 @@
 /* decode.c - decode rate on one core: each network format on a real sample (from
  * tests/fixtures/uplinks) and each payload codec kind on an 11-byte payload.
  * Usage: bench_decode [--seconds S] (default 1 per case). */
-#include "bridge/core/b64.h"
-#include "bridge/core/conf.h"
-#include "bridge/core/file.h"
+#include "core/b64.h"
+#include "core/conf.h"
+#include "core/file.h"
 #include "codecs/codec.h"
 #include "codecs/js/js_engine.h"
 

@@ -2,7 +2,7 @@
  * fsync policy (always with 1 and 4 appending threads, to show group commit), and the open
  * (recovery) time of a journal holding 1,000,000 records. Bounded: each case runs for
  * --seconds (default 2) or --max records. Usage: bench_journal [--dir D] [--seconds S]. */
-#include "bridge/core/log.h"
+#include "core/log.h"
 #include "bridge/journal/journal.h"
 
 #include <getopt.h>

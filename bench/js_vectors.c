@@ -3,7 +3,7 @@
  * the Node.js reference results recorded in the vector file; also the decode rate.
  * Usage: bench_js_vectors --repo DIR --vectors vectors.jsonl [--verbose] [--rounds N]
  * (DIR is a local checkout of lorawan-devices; scripts/js-codec-check.sh fetches the paths). */
-#include "bridge/core/file.h"
+#include "core/file.h"
 #include "codecs/js/js_engine.h"
 
 #include <cjson/cJSON.h>

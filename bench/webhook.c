@@ -21,9 +21,9 @@
  *        [--rounds R] [--delay-ms D] [--dir DIR] [--fsync interval|never|always] [--timeout S] */
 #include "bench/uplink_gen.h"
 #include "bridge/config.h"
-#include "bridge/core/buf.h"
-#include "bridge/core/log.h"
-#include "bridge/core/record.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/record.h"
 #include "bridge/deliver.h"
 #include "bridge/envelope.h"
 #include "codecs/codec.h"

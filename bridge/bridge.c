@@ -6,11 +6,11 @@
 #include "bridge/bridge.h"
 
 #include "bridge/admin/admin.h"
-#include "bridge/core/log.h"
+#include "core/log.h"
 #include "bridge/deadletter.h"
 #include "bridge/deliver.h"
 #include "bridge/pipeline.h"
-#include "bridge/sources/source.h"
+#include "sources/source.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>

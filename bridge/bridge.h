@@ -4,8 +4,8 @@
 #define FY_BRIDGE_H
 
 #include "bridge/config.h"
-#include "bridge/core/buf.h"
-#include "bridge/core/err.h"
+#include "core/buf.h"
+#include "core/err.h"
 
 #include <signal.h>
 

@@ -2,9 +2,9 @@
  * everything checked without connecting. Plugin options are checked by each plugin's table. */
 #include "bridge/config.h"
 
-#include "bridge/core/log.h"
-#include "bridge/core/opts.h"
-#include "bridge/sources/source.h"
+#include "core/log.h"
+#include "core/opts.h"
+#include "sources/source.h"
 #include "codecs/codec.h"
 #include "routes/router.h"
 #include "routes/topic.h"

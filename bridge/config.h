@@ -4,8 +4,8 @@
 #ifndef FY_CONFIG_H
 #define FY_CONFIG_H
 
-#include "bridge/core/conf.h"
-#include "bridge/core/err.h"
+#include "core/conf.h"
+#include "core/err.h"
 #include "bridge/journal/journal.h"
 
 #include <stddef.h>

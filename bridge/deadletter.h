@@ -3,7 +3,7 @@
 #ifndef FY_DEADLETTER_H
 #define FY_DEADLETTER_H
 
-#include "bridge/core/err.h"
+#include "core/err.h"
 #include "bridge/journal/journal.h"
 
 #include <stddef.h>

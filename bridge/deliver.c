@@ -6,8 +6,8 @@
  * The cursor is committed at most every COMMIT_MS or COMMIT_RECORDS, and at stop. */
 #include "bridge/deliver.h"
 
-#include "bridge/core/log.h"
-#include "bridge/core/record.h"
+#include "core/log.h"
+#include "core/record.h"
 #include "bridge/deadletter.h"
 
 #include <inttypes.h>

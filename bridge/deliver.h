@@ -13,7 +13,7 @@
 #define FY_DELIVER_H
 
 #include "bridge/config.h"
-#include "bridge/core/err.h"
+#include "core/err.h"
 #include "bridge/journal/journal.h"
 #include "bridge/stats.h"
 #include "sinks/sink.h"

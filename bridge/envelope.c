@@ -1,7 +1,7 @@
 /* envelope.c - the streaming envelope and its stable id. */
 #include "bridge/envelope.h"
 
-#include "bridge/core/b64.h"
+#include "core/b64.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>

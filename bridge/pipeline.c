@@ -1,10 +1,10 @@
 /* pipeline.c - the ingest path: route, decode, wrap, journal; see pipeline.h. */
 #include "bridge/pipeline.h"
 
-#include "bridge/core/b64.h"
-#include "bridge/core/buf.h"
-#include "bridge/core/log.h"
-#include "bridge/core/record.h"
+#include "core/b64.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/record.h"
 #include "bridge/deadletter.h"
 #include "bridge/dedup.h"
 #include "bridge/envelope.h"

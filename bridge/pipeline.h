@@ -8,9 +8,9 @@
 #define FY_PIPELINE_H
 
 #include "bridge/config.h"
-#include "bridge/core/err.h"
+#include "core/err.h"
 #include "bridge/journal/journal.h"
-#include "bridge/sources/source.h"
+#include "sources/source.h"
 #include "bridge/stats.h"
 
 struct fy_pipeline;

@@ -3,8 +3,8 @@
 #ifndef FY_CODEC_H
 #define FY_CODEC_H
 
-#include "bridge/core/err.h"
-#include "bridge/core/conf.h"
+#include "core/err.h"
+#include "core/conf.h"
 #include "codecs/uplink.h"
 
 #include <cjson/cJSON.h>

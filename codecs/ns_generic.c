@@ -1,7 +1,7 @@
 /* ns_generic.c - `generic-json`: any JSON uplink, with the field paths given per route in
  * format_options (dotted paths), for platforms without a dedicated format. */
-#include "bridge/core/b64.h"
-#include "bridge/core/opts.h"
+#include "core/b64.h"
+#include "core/opts.h"
 #include "codecs/codec.h"
 #include "codecs/ns_util.h"
 

@@ -2,7 +2,7 @@
 #include "codecs/codec.h"
 #include "codecs/ns_util.h"
 
-#include "bridge/core/b64.h"
+#include "core/b64.h"
 
 #include <stdio.h>
 #include <stdlib.h>

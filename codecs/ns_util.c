@@ -1,7 +1,7 @@
 /* ns_util.c - shared helpers of the network-format parsers. */
 #include "codecs/ns_util.h"
 
-#include "bridge/core/b64.h"
+#include "core/b64.h"
 
 #include <ctype.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
 #ifndef FY_NS_UTIL_H
 #define FY_NS_UTIL_H
 
-#include "bridge/core/err.h"
+#include "core/err.h"
 #include "codecs/uplink.h"
 
 #include <cjson/cJSON.h>

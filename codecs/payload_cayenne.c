@@ -1,7 +1,7 @@
 /* payload_cayenne.c - the `cayenne-lpp` payload codec: Cayenne Low Power Payload, every
  * standard and extended (IPSO) type, any number of channels, in The Things Stack's output
  * shape (`temperature_3: 27.2`, default) or ChirpStack's (`temperatureSensor: {"3": 27.2}`). */
-#include "bridge/core/opts.h"
+#include "core/opts.h"
 #include "codecs/codec.h"
 
 #include <math.h>

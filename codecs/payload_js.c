@@ -1,8 +1,8 @@
 /* payload_js.c - the `javascript` payload codec: runs a TTN/ChirpStack device decoder
  * (decodeUplink(input) -> {data, warnings, errors}) in an embedded engine, one per route. */
-#include "bridge/core/file.h"
-#include "bridge/core/log.h"
-#include "bridge/core/opts.h"
+#include "core/file.h"
+#include "core/log.h"
+#include "core/opts.h"
 #include "codecs/codec.h"
 #include "codecs/js/js_engine.h"
 

@@ -1,7 +1,7 @@
 /* uplink.c - the normalized uplink: init, clear, JSON for the envelope's obj. */
 #include "codecs/uplink.h"
 
-#include "bridge/core/b64.h"
+#include "core/b64.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -6,15 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Source message as a codec sees it (borrowed; valid during the call). */
-struct fy_msg {
-    const char *source;   /* source instance name */
-    const char *topic;    /* MQTT topic (or feed path) */
-    const void *payload;
-    size_t len;
-    int qos;
-    int64_t recv_ms;      /* when Ferry received it (Unix ms) */
-};
+#include "core/msg.h"
 
 /* Normalized uplink. Strings are "" when unknown, numbers -1. Owned by the struct; free the
  * allocated parts with fy_uplink_clear(). */

@@ -3,7 +3,7 @@
 #ifndef FY_ROUTER_H
 #define FY_ROUTER_H
 
-#include "bridge/core/err.h"
+#include "core/err.h"
 
 #include <stddef.h>
 

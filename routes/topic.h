@@ -2,7 +2,7 @@
 #ifndef FY_TOPIC_H
 #define FY_TOPIC_H
 
-#include "bridge/core/err.h"
+#include "core/err.h"
 
 /* FY_OK when filter is a valid subscription filter ('+' whole level, '#' last level, not
  * empty, no NUL, <= 65535 bytes; "$share/<group>/<filter>" accepted with a valid group).

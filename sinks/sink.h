@@ -7,10 +7,10 @@
 #ifndef FY_SINK_H
 #define FY_SINK_H
 
-#include "bridge/core/conf.h"
-#include "bridge/core/err.h"
-#include "bridge/core/opts.h"
-#include "bridge/core/record.h"
+#include "core/conf.h"
+#include "core/err.h"
+#include "core/opts.h"
+#include "core/record.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -7,8 +7,8 @@
 #ifndef FY_ADMIN_H
 #define FY_ADMIN_H
 
-#include "bridge/core/buf.h"
-#include "bridge/core/err.h"
+#include "core/buf.h"
+#include "core/err.h"
 
 /* Fill out for path ("/status", ...); set *ctype; return the HTTP status (404 unknown). */
 typedef int (*fy_admin_render_fn)(void *arg, const char *path, struct fy_buf *out,

@@ -2,7 +2,7 @@
 #include "bridge/bridge.h"
 #include "bridge/cli.h"
 #include "bridge/config.h"
-#include "bridge/core/log.h"
+#include "core/log.h"
 #include "codecs/codec.h"
 #include "codecs/js/js_engine.h"
 

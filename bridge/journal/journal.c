@@ -15,8 +15,8 @@
  * a commit overwrites the older slot, so a torn write leaves the newer one intact. */
 #include "bridge/journal/journal.h"
 
-#include "bridge/core/crc32c.h"
-#include "bridge/core/log.h"
+#include "core/crc32c.h"
+#include "core/log.h"
 
 #include <dirent.h>
 #include <errno.h>

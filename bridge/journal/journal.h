@@ -7,7 +7,7 @@
 #ifndef FY_JOURNAL_H
 #define FY_JOURNAL_H
 
-#include "bridge/core/err.h"
+#include "core/err.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -9,7 +9,7 @@
 #ifndef FY_JS_ENGINE_H
 #define FY_JS_ENGINE_H
 
-#include "bridge/core/err.h"
+#include "core/err.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -20,7 +20,7 @@
 #include "sinks/kafka/kafka_conf.h"
 #include "sinks/sink.h"
 
-#include "bridge/core/log.h"
+#include "core/log.h"
 
 #include <stdint.h>
 #include <stdio.h>

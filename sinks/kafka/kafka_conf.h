@@ -3,8 +3,8 @@
 #ifndef FY_KAFKA_CONF_H
 #define FY_KAFKA_CONF_H
 
-#include "bridge/core/err.h"
-#include "bridge/core/opts.h"
+#include "core/err.h"
+#include "core/opts.h"
 
 #include <librdkafka/rdkafka.h>
 #include <stdatomic.h>

@@ -1,9 +1,9 @@
 /* oauth.c - OAuth2 access tokens for the webhook sink (see oauth.h). */
 #include "sinks/webhook/oauth.h"
 
-#include "bridge/core/buf.h"
-#include "bridge/core/file.h"
-#include "bridge/core/log.h"
+#include "core/buf.h"
+#include "core/file.h"
+#include "core/log.h"
 #include "sinks/webhook/ssrf.h"
 
 #include <cjson/cJSON.h>

@@ -12,7 +12,7 @@
 #ifndef FY_OAUTH_H
 #define FY_OAUTH_H
 
-#include "bridge/core/err.h"
+#include "core/err.h"
 
 #include <stdint.h>
 

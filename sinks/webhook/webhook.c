@@ -8,9 +8,9 @@
  * batch in halves down to one record, which is then rejected. */
 #include "sinks/sink.h"
 
-#include "bridge/core/b64.h"
-#include "bridge/core/buf.h"
-#include "bridge/core/log.h"
+#include "core/b64.h"
+#include "core/buf.h"
+#include "core/log.h"
 #include "sinks/webhook/oauth.h"
 #include "sinks/webhook/ssrf.h"
 

@@ -1,5 +1,5 @@
 /* fuzz_cayenne.c - libFuzzer target: the Cayenne LPP decoder in both output shapes. */
-#include "bridge/core/err.h"
+#include "core/err.h"
 
 #include <cjson/cJSON.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /* fuzz_config.c - libFuzzer target: the YAML loader (node tree, positions, ${...} handling). */
-#include "bridge/core/conf.h"
+#include "core/conf.h"
 
 #include <stdint.h>
 

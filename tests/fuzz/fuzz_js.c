@@ -1,7 +1,7 @@
 /* fuzz_js.c - libFuzzer target: the C <-> JavaScript bridge (bytes in, the decoder's result
  * back as JSON and parsed) with arbitrary payloads and ports through a real decoder; the engine
  * is created once per process. */
-#include "bridge/core/file.h"
+#include "core/file.h"
 #include "codecs/js/js_engine.h"
 
 #include <cjson/cJSON.h>

@@ -1,6 +1,6 @@
 /* fuzz_record.c - libFuzzer target: the journal record decoder (what recovery and sinks read
  * back from disk), with a re-encode round trip of whatever decodes. */
-#include "bridge/core/record.h"
+#include "core/record.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * in the real Kafka as the expected envelopes, with key = devEUI and the recType/event_type/id
  * headers; bad input (malformed JSON, wrong format, binary garbage, 1 MB) is dead-lettered
  * with a reason while the next good message still goes through; SIGTERM exits 0. */
-#include "bridge/core/file.h"
+#include "core/file.h"
 #include "tests/integration/harness.h"
 #include "tests/unit/assert.h"
 

@@ -3,8 +3,8 @@
  * topic named by the route's destination), every ticket completes once with OK, and a
  * consumer reads them back with the right key, headers recType / event_type / id, byte-exact
  * values, no duplicates and per-key order. */
-#include "bridge/core/conf.h"
-#include "bridge/core/log.h"
+#include "core/conf.h"
+#include "core/log.h"
 #include "sinks/kafka/kafka_conf.h"
 #include "sinks/sink.h"
 #include "tests/integration/harness.h"

@@ -4,10 +4,10 @@
  * Standard Webhooks signatures verified by the receiving side, 500 then success, 429 with
  * Retry-After, 400 rejected with the response body, 413 splitting, a server that never
  * answers (time-out), certificate verification, http:// refused without allow_insecure. */
-#include "bridge/core/b64.h"
-#include "bridge/core/conf.h"
-#include "bridge/core/file.h"
-#include "bridge/core/log.h"
+#include "core/b64.h"
+#include "core/conf.h"
+#include "core/file.h"
+#include "core/log.h"
 #include "sinks/sink.h"
 #include "tests/integration/harness.h"
 #include "tests/unit/assert.h"

@@ -2,7 +2,7 @@
  * webhook is killed with SIGKILL while batches are in flight, several times, and restarted;
  * afterwards the receiver has every uplink the broker acknowledged, and the duplicates are
  * counted (bound: one batch in flight per kill plus the cursor batch). */
-#include "bridge/core/b64.h"
+#include "core/b64.h"
 #include "tests/integration/harness.h"
 #include "tests/unit/assert.h"
 

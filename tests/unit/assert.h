@@ -2,7 +2,7 @@
 #ifndef FY_TEST_ASSERT_H
 #define FY_TEST_ASSERT_H
 
-#include "bridge/core/err.h"
+#include "core/err.h"
 
 #include <CUnit/CUnit.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* test_cayenne.c - Cayenne LPP against the published vectors (tests/fixtures/cayenne): the
  * LPP specification's examples, The Things Stack's test (its output shape) and ChirpStack's
  * test (its shape, 26 types incl. the extended IPSO ones); truncated and unknown input. */
-#include "bridge/core/b64.h"
+#include "core/b64.h"
 #include "tests/unit/assert.h"
 
 #include <CUnit/CUnit.h>

@@ -1,9 +1,9 @@
 /* test_conf.c - the YAML tree (positions, duplicate keys, syntax errors, aliases), ${ENV} and
  * ${file:PATH} substitution with secrets kept out of every message, and option tables (types,
  * defaults, bounds, unit suffixes, unknown keys, pass-through prefixes). */
-#include "bridge/core/conf.h"
-#include "bridge/core/log.h"
-#include "bridge/core/opts.h"
+#include "core/conf.h"
+#include "core/log.h"
+#include "core/opts.h"
 #include "tests/unit/assert.h"
 
 #include <CUnit/CUnit.h>

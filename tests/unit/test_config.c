@@ -3,7 +3,7 @@
  * ("# expect: <text>", matched as a substring of "FILE:LINE:COL: reason" with FILE shortened
  * to its base name). Adding a fixture adds a case. */
 #include "bridge/config.h"
-#include "bridge/core/conf.h"
+#include "core/conf.h"
 #include "tests/unit/assert.h"
 
 #include <CUnit/CUnit.h>

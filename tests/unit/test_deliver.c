@@ -4,9 +4,9 @@
  * against a minimal HTTP/1.1 responder on that port (plain http with allow_insecure; the
  * webhook's TLS paths have their own tests against a real HTTPS server). */
 #include "bridge/config.h"
-#include "bridge/core/buf.h"
-#include "bridge/core/log.h"
-#include "bridge/core/record.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/record.h"
 #include "bridge/deliver.h"
 #include "tests/unit/assert.h"
 

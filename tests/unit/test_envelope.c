@@ -1,6 +1,6 @@
 /* test_envelope.c - the envelope's exact encoding (Microshare streaming format, key order)
  * and the stability of its id. */
-#include "bridge/core/record.h"
+#include "core/record.h"
 #include "bridge/envelope.h"
 #include "tests/unit/assert.h"
 

@@ -2,8 +2,8 @@
  * (tests/fixtures/uplinks, expected fields from the corpus README, not from Ferry), and bad
  * input of every kind: each is FY_EDECODE with a reason, never a crash. */
 #include "codecs/codec.h"
-#include "bridge/core/b64.h"
-#include "bridge/core/file.h"
+#include "core/b64.h"
+#include "core/file.h"
 #include "tests/unit/assert.h"
 
 #include <CUnit/CUnit.h>

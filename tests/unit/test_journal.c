@@ -1,7 +1,7 @@
 /* test_journal.c - the journal: round trips across segment rolls, concurrent appends, quota,
  * and the recovery battery of RELIABILITY.md: J1 torn tail at every byte, J2 every byte of a
  * middle record flipped, J3 torn cursor slot, J5 crash between cursor write and delete. */
-#include "bridge/core/log.h"
+#include "core/log.h"
 #include "bridge/journal/journal.h"
 #include "tests/unit/assert.h"
 

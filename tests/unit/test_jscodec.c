@@ -2,7 +2,7 @@
  * script conventions, our own device decoders against published examples, and the limits:
  * exceptions, endless loops (time limit), unbounded allocation (heap limit), deep recursion,
  * syntax errors. */
-#include "bridge/core/file.h"
+#include "core/file.h"
 #include "codecs/js/js_engine.h"
 #include "tests/unit/assert.h"
 

@@ -3,8 +3,8 @@
  * per key, with the right outcome for retriable errors, permanent errors, a dead broker past
  * message_timeout_ms, a fatal producer error (purge + rebuild), and the options' errors. The
  * real broker is exercised by tests/integration/20-sink-kafka.c. */
-#include "bridge/core/conf.h"
-#include "bridge/core/log.h"
+#include "core/conf.h"
+#include "core/log.h"
 #include "sinks/kafka/kafka_conf.h"
 #include "sinks/sink.h"
 #include "tests/unit/assert.h"

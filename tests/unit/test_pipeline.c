@@ -3,9 +3,9 @@
  * routes, unmatched topics, oversized and undecodable messages, and the dedup window across a
  * restart. */
 #include "bridge/config.h"
-#include "bridge/core/file.h"
-#include "bridge/core/log.h"
-#include "bridge/core/record.h"
+#include "core/file.h"
+#include "core/log.h"
+#include "core/record.h"
 #include "bridge/deadletter.h"
 #include "bridge/journal/journal.h"
 #include "bridge/pipeline.h"

@@ -3,8 +3,8 @@
 #ifndef FY_RECORD_H
 #define FY_RECORD_H
 
-#include "bridge/core/buf.h"
-#include "bridge/core/err.h"
+#include "core/buf.h"
+#include "core/err.h"
 
 #include <stddef.h>
 #include <stdint.h>

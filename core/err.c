@@ -1,5 +1,5 @@
 /* err.c - error words and the fy_err carrier. */
-#include "bridge/core/err.h"
+#include "core/err.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* record.c - binary encoding of journal records: version byte, then length-prefixed
  * NUL-terminated strings, little-endian integers. The decoder is bounds-checked (fuzzed). */
-#include "bridge/core/record.h"
+#include "core/record.h"
 
 #include <string.h>
 

@@ -3,9 +3,9 @@
  * INT values are decimal integers. For convenience an option whose name ends in "_bytes" (and
  * max_payload) also takes the suffixes k/K/KiB, M/MiB, G/GiB (x1024), and one whose name ends
  * in "_ms" takes ms, s, m, h. Nothing else: "10 MB", "1.5s" and "0x10" are errors. */
-#include "bridge/core/opts.h"
+#include "core/opts.h"
 
-#include "bridge/core/buf.h"
+#include "core/buf.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,9 +1,9 @@
 /* conf.c - YAML (libyaml event parser) into a tree of nodes with file:line:col, with
  * ${ENV} and ${file:PATH} substitution in scalars. */
-#include "bridge/core/conf.h"
+#include "core/conf.h"
 
-#include "bridge/core/buf.h"
-#include "bridge/core/log.h"
+#include "core/buf.h"
+#include "core/log.h"
 
 #include <errno.h>
 #include <stdarg.h>

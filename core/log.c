@@ -1,5 +1,5 @@
 /* log.c - the process-wide log sink: one formatted write per line. */
-#include "bridge/core/log.h"
+#include "core/log.h"
 
 #include <stdarg.h>
 #include <string.h>

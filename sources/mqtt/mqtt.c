@@ -8,9 +8,9 @@
  * 50 ms: the broker stops after its in-flight window. Subscriptions are (re)made on every
  * connect, since Paho does not resubscribe after an automatic reconnect. The initial connect
  * is retried by a small connector thread until it succeeds; afterwards Paho reconnects. */
-#include "bridge/sources/source.h"
+#include "sources/source.h"
 
-#include "bridge/core/log.h"
+#include "core/log.h"
 #include "routes/topic.h"
 
 #include <MQTTAsync.h>

@@ -1,7 +1,7 @@
 /* buf.c - bounded growable byte buffer. */
-#include "bridge/core/buf.h"
+#include "core/buf.h"
 
-#include "bridge/core/err.h"
+#include "core/err.h"
 
 #include <stdarg.h>
 #include <stdio.h>

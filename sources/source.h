@@ -8,10 +8,10 @@
 #ifndef FY_SOURCE_H
 #define FY_SOURCE_H
 
-#include "bridge/core/conf.h"
-#include "bridge/core/err.h"
-#include "bridge/core/opts.h"
-#include "codecs/uplink.h"
+#include "core/conf.h"
+#include "core/err.h"
+#include "core/opts.h"
+#include "core/msg.h"
 
 #include <stddef.h>
 

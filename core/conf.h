@@ -2,7 +2,7 @@
 #ifndef FY_CONF_H
 #define FY_CONF_H
 
-#include "bridge/core/err.h"
+#include "core/err.h"
 
 #include <stddef.h>
 

@@ -2,7 +2,7 @@
 #ifndef FY_FILE_H
 #define FY_FILE_H
 
-#include "bridge/core/err.h"
+#include "core/err.h"
 
 #include <stddef.h>
 

@@ -1,5 +1,5 @@
 /* file.c - whole-file reads with a limit. */
-#include "bridge/core/file.h"
+#include "core/file.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* b64.c - base64 and hex, strict decoders for untrusted input. */
-#include "bridge/core/b64.h"
+#include "core/b64.h"
 
 #include <stdlib.h>
 

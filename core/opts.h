@@ -2,8 +2,8 @@
 #ifndef FY_OPTS_H
 #define FY_OPTS_H
 
-#include "bridge/core/conf.h"
-#include "bridge/core/err.h"
+#include "core/conf.h"
+#include "core/err.h"
 
 #include <stddef.h>
 #include <stdint.h>

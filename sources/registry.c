@@ -1,5 +1,5 @@
 /* registry.c - the const table of source plugins compiled into Ferry (STYLE C9 c). */
-#include "bridge/sources/source.h"
+#include "sources/source.h"
 
 #include <string.h>
 

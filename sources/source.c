@@ -1,5 +1,5 @@
 /* source.c - source instances: options applied from config, lifecycle, emit into the pipeline. */
-#include "bridge/sources/source.h"
+#include "sources/source.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* crc32c.c - CRC32C: SSE4.2 crc32 instructions when available, else a byte table. */
-#include "bridge/core/crc32c.h"
+#include "core/crc32c.h"
 
 #include <pthread.h>
 #include <string.h>
