@@ -6,6 +6,7 @@
 #include "bridge/bridge.h"
 
 #include "bridge/admin/admin.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "bridge/deadletter.h"
 #include "bridge/deliver.h"
@@ -178,7 +179,7 @@ static void summary(struct fy_bridge *b, const char *when)
 
 int fy_bridge_run(struct fy_bridge *b, volatile sig_atomic_t *stop)
 {
-    int64_t next_summary = fy_now_ms() + SUMMARY_MS;
+    int64_t next_summary = fy_clock_deadline(SUMMARY_MS);
     uint64_t last_received = 0;
     int code = FY_EXIT_OK;
     size_t i;
@@ -211,13 +212,13 @@ int fy_bridge_run(struct fy_bridge *b, volatile sig_atomic_t *stop)
             code = FY_EXIT_FAILURE;
             break;
         }
-        if (fy_now_ms() >= next_summary) {
+        if (fy_clock_mono_ms() >= next_summary) {
             uint64_t r = FY_STAT_GET(fy_pipeline_stats(b->pipeline)->received);
             if (r != last_received) {
                 summary(b, "summary");
                 last_received = r;
             }
-            next_summary = fy_now_ms() + SUMMARY_MS;
+            next_summary = fy_clock_deadline(SUMMARY_MS);
         }
     }
     fy_log_info(TAG, "stopping: sources first, then sinks drain (up to %d ms)", DRAIN_MS);

@@ -6,6 +6,7 @@
  * The cursor is committed at most every COMMIT_MS or COMMIT_RECORDS, and at stop. */
 #include "bridge/deliver.h"
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/record.h"
 #include "bridge/deadletter.h"
@@ -138,14 +139,6 @@ void fy_deliver_health(struct fy_deliver *d, struct fy_health_info *out)
     pthread_mutex_unlock(&d->hmu);
 }
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A record got an answer from the remote (OK, or a permanent REJECT): the endpoint works. */
 static void health_ok(struct fy_deliver *d)
 {
@@ -157,13 +150,13 @@ static void health_ok(struct fy_deliver *d)
     pthread_mutex_lock(&d->hmu);
     h = d->health;
     d->health.state = FY_HEALTH_HEALTHY;
-    d->health.since_ms = wall_ms();
+    d->health.since_ms = fy_clock_wall_ms();
     d->health.failures = 0;
     d->health.next_attempt_ms = 0;
     pthread_mutex_unlock(&d->hmu);
     d->probing = 0;
     fy_log_info(d->tag, "healthy again after %d failed attempt(s) over %" PRId64 " s%s",
-                h.failures, (wall_ms() - d->down_since_ms) / 1000,
+                h.failures, (fy_clock_wall_ms() - d->down_since_ms) / 1000,
                 h.state == FY_HEALTH_DISABLED ? " (was disabled; probe succeeded)" : "");
 }
 
@@ -189,15 +182,15 @@ static int64_t health_failed(struct fy_deliver *d, const char *reason, int64_t d
         }
     }
     if (was == FY_HEALTH_HEALTHY) {
-        d->down_since_ms = wall_ms();
+        d->down_since_ms = fy_clock_wall_ms();
     }
     pthread_mutex_lock(&d->hmu);
     if (now != was) {
-        d->health.since_ms = wall_ms();
+        d->health.since_ms = fy_clock_wall_ms();
     }
     d->health.state = now;
     d->health.failures = failures;
-    d->health.next_attempt_ms = wall_ms() + delay;
+    d->health.next_attempt_ms = fy_clock_wall_ms() + delay;
     snprintf(d->health.last_error, sizeof(d->health.last_error), "%s", reason);
     pthread_mutex_unlock(&d->hmu);
     d->probing = now == FY_HEALTH_DISABLED;
@@ -256,7 +249,7 @@ struct fy_deliver *fy_deliver_create(const struct fy_sink_conf *sc, struct fy_jo
     d->dlq = dlq;
     pthread_mutex_init(&d->mu, NULL);
     pthread_mutex_init(&d->hmu, NULL);
-    d->health.since_ms = wall_ms();
+    d->health.since_ms = fy_clock_wall_ms();
     d->rng = (uint32_t)time(NULL) ^ (uint32_t)(uintptr_t)d;
     if (d->rng == 0) {
         d->rng = 1;
@@ -331,7 +324,7 @@ static void commit(struct fy_deliver *d, int force)
     if (d->done_seq <= d->committed) {
         return;
     }
-    now = fy_now_ms();
+    now = fy_clock_mono_ms();
     if (!force && now - d->committed_ms < COMMIT_MS && d->done_seq - d->committed < COMMIT_RECORDS) {
         return;
     }
@@ -609,8 +602,8 @@ static void *worker(void *arg)
         commit(d, 0);
     }
     /* Stopping: let in-flight records finish within the drain budget. */
-    deadline = fy_now_ms() + d->drain_ms;
-    while (!all_completed(d) && fy_now_ms() < deadline) {
+    deadline = fy_clock_deadline(d->drain_ms);
+    while (!all_completed(d) && fy_clock_mono_ms() < deadline) {
         fy_sink_poll(d->snk, 10);
     }
     settle(d);

@@ -15,6 +15,7 @@
  * a commit overwrites the older slot, so a torn write leaves the newer one intact. */
 #include "bridge/journal/journal.h"
 
+#include "core/clock.h"
 #include "core/crc32c.h"
 #include "core/log.h"
 
@@ -577,11 +578,7 @@ static void *flusher(void *arg)
 
     pthread_mutex_lock(&j->mu);
     while (!j->stopping) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += (long)j->o.fsync_interval_ms * 1000000L;
-        ts.tv_sec += ts.tv_nsec / 1000000000L;
-        ts.tv_nsec %= 1000000000L;
+        struct timespec ts = fy_clock_abstime(j->o.fsync_interval_ms);
         pthread_cond_timedwait(&j->cv, &j->mu, &ts);
         if (j->dirty && !j->syncing && !j->failed) {
             sync_now(j);
@@ -618,7 +615,7 @@ struct fy_journal *fy_journal_open(const struct fy_journal_opts *o, struct fy_er
     j->dir_fd = -1;
     j->lock_fd = -1;
     pthread_mutex_init(&j->mu, NULL);
-    pthread_cond_init(&j->cv, NULL);
+    fy_clock_cond_init(&j->cv); /* timed waits on the monotonic clock */
     j->dir = strdup(o->dir);
     if (j->dir == NULL) {
         fy_err_set(err, FY_ENOMEM, "out of memory");
@@ -945,11 +942,7 @@ int fy_journal_reader_next(struct fy_journal_reader *rd, uint64_t *seq, void **d
 
     pthread_mutex_lock(&j->mu);
     if (rd->pos >= j->next_seq && timeout_ms > 0) {
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += timeout_ms / 1000;
-        ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-        ts.tv_sec += ts.tv_nsec / 1000000000L;
-        ts.tv_nsec %= 1000000000L;
+        ts = fy_clock_abstime(timeout_ms);
         while (rd->pos >= j->next_seq && !j->stopping) {
             if (pthread_cond_timedwait(&j->cv, &j->mu, &ts) != 0) {
                 break;

@@ -20,6 +20,7 @@
 #include "sinks/kafka/kafka_conf.h"
 #include "sinks/sink.h"
 
+#include "core/clock.h"
 #include "core/log.h"
 
 #include <stdint.h>
@@ -30,14 +31,6 @@
 
 #define REBUILD_EVERY_MS 1000 /* retry a failed producer rebuild at most this often */
 #define EXIT_FLUSH_MS 2000    /* last chance for in-flight records at exit */
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void nap_ms(int ms)
 {
@@ -281,13 +274,13 @@ static void rebuild(struct fy_kafka *k, int timeout_ms)
         }
         producer_destroy(k);
     }
-    if (now_ms() < k->rebuild_at_ms) {
+    if (fy_clock_mono_ms() < k->rebuild_at_ms) {
         nap_ms(timeout_ms);
         return;
     }
     k->rk = producer_new(k, &err);
     if (k->rk == NULL) {
-        k->rebuild_at_ms = now_ms() + REBUILD_EVERY_MS;
+        k->rebuild_at_ms = fy_clock_mono_ms() + REBUILD_EVERY_MS;
         fy_log_error(fy_sink_tag(k->snk), "cannot rebuild the producer (trying again in %d ms): "
                      "%s", REBUILD_EVERY_MS, err.msg);
         return;
@@ -422,10 +415,10 @@ static void kafka_poll(void *ctx, int timeout_ms)
 static int kafka_drain(void *ctx, int timeout_ms)
 {
     struct fy_kafka *k = ctx;
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = fy_clock_mono_ms() + timeout_ms;
 
     while (k->inflight > 0 || atomic_load(&k->fatal)) {
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - fy_clock_mono_ms();
         if (left <= 0) {
             return FY_ETIMEOUT;
         }

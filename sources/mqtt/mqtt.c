@@ -10,6 +10,7 @@
  * is retried by a small connector thread until it succeeds; afterwards Paho reconnects. */
 #include "sources/source.h"
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "routes/topic.h"
 
@@ -119,14 +120,6 @@ static const struct fy_opt topic_opts_tbl[] = {
     {0},
 };
 
-static int64_t now_ms(void)
-{
-    struct timeval tv;
-
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
 static void nap_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
@@ -213,7 +206,7 @@ static int on_message(void *context, char *topic, int topic_len, MQTTAsync_messa
     msg.payload = message->payload;
     msg.len = message->payloadlen > 0 ? (size_t)message->payloadlen : 0;
     msg.qos = message->qos;
-    msg.recv_ms = now_ms();
+    msg.recv_ms = fy_clock_wall_ms();
     for (;;) {
         while (atomic_load(&m->paused) && !atomic_load(&m->stopping)) {
             nap_ms(50);

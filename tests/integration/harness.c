@@ -1,5 +1,6 @@
 /* harness.c - see harness.h. */
 #include "tests/integration/harness.h"
+#include "core/clock.h"
 
 #include <errno.h>
 #include <librdkafka/rdkafka.h>
@@ -16,14 +17,6 @@
 
 static char mqtt_url[256];
 static char kafka_brokers[256];
-
-static int64_t now_ms(void)
-{
-    struct timeval tv;
-
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 static void nap(int ms)
 {
@@ -81,7 +74,7 @@ const char *fy_h_unique(const char *prefix)
     static int n;
     char *b = buf[n++ % 8];
 
-    snprintf(b, 128, "%s-%d-%d-%lld", prefix, (int)getpid(), n, (long long)(now_ms() % 100000));
+    snprintf(b, 128, "%s-%d-%d-%lld", prefix, (int)getpid(), n, (long long)(fy_clock_mono_ms() % 100000));
     return b;
 }
 
@@ -129,9 +122,9 @@ static int spawn(struct fy_h_ferry *h)
 
 static int wait_running(struct fy_h_ferry *h, long from)
 {
-    int64_t end = now_ms() + fy_h_ms(20000);
+    int64_t end = fy_clock_mono_ms() + fy_h_ms(20000);
 
-    while (now_ms() < end) {
+    while (fy_clock_mono_ms() < end) {
         FILE *f = fopen(h->log, "r");
         char line[4096];
         int st;
@@ -205,14 +198,14 @@ int fy_h_ferry_restart(struct fy_h_ferry *h)
 
 int fy_h_ferry_stop(struct fy_h_ferry *h, int sig, int timeout_ms)
 {
-    int64_t end = now_ms() + fy_h_ms(timeout_ms);
+    int64_t end = fy_clock_mono_ms() + fy_h_ms(timeout_ms);
     int st;
 
     if (h->pid <= 0) {
         return -1;
     }
     kill(h->pid, sig);
-    while (now_ms() < end) {
+    while (fy_clock_mono_ms() < end) {
         if (waitpid(h->pid, &st, WNOHANG) == h->pid) {
             h->pid = 0;
             return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
@@ -243,9 +236,9 @@ int fy_h_log_contains(const struct fy_h_ferry *h, const char *text)
 
 int fy_h_wait_log(const struct fy_h_ferry *h, const char *text, int timeout_ms)
 {
-    int64_t end = now_ms() + fy_h_ms(timeout_ms);
+    int64_t end = fy_clock_mono_ms() + fy_h_ms(timeout_ms);
 
-    while (now_ms() < end) {
+    while (fy_clock_mono_ms() < end) {
         if (fy_h_log_contains(h, text)) {
             return 1;
         }
@@ -331,7 +324,7 @@ size_t fy_h_consume(const char *brokers, const char *topic, size_t count, int ti
     rd_kafka_t *rk;
     char errstr[256];
     size_t n = 0, cap = count > 0 ? count : 16;
-    int64_t end = now_ms() + fy_h_ms(timeout_ms);
+    int64_t end = fy_clock_mono_ms() + fy_h_ms(timeout_ms);
     int64_t quiet_until = 0;
 
     *out = calloc(cap, sizeof(**out));
@@ -350,10 +343,10 @@ size_t fy_h_consume(const char *brokers, const char *topic, size_t count, int ti
     rd_kafka_topic_partition_list_add(subs, topic, RD_KAFKA_PARTITION_UA);
     rd_kafka_subscribe(rk, subs);
     rd_kafka_topic_partition_list_destroy(subs);
-    while (now_ms() < end && (count == 0 || n < count)) {
+    while (fy_clock_mono_ms() < end && (count == 0 || n < count)) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
         if (m == NULL) {
-            if (count == 0 && quiet_until > 0 && now_ms() > quiet_until) {
+            if (count == 0 && quiet_until > 0 && fy_clock_mono_ms() > quiet_until) {
                 break;
             }
             continue;
@@ -374,7 +367,7 @@ size_t fy_h_consume(const char *brokers, const char *topic, size_t count, int ti
             header(m, "recType", k->rec_type, sizeof(k->rec_type));
             header(m, "event_type", k->event_type, sizeof(k->event_type));
             header(m, "id", k->id, sizeof(k->id));
-            quiet_until = now_ms() + 3000;
+            quiet_until = fy_clock_mono_ms() + 3000;
         }
         rd_kafka_message_destroy(m);
     }
@@ -507,10 +500,10 @@ pid_t fy_h_loadgen_start(const char *url, const char *args)
 
 int fy_h_wait_pid(pid_t pid, int timeout_ms)
 {
-    int64_t end = now_ms() + fy_h_ms(timeout_ms);
+    int64_t end = fy_clock_mono_ms() + fy_h_ms(timeout_ms);
     int st;
 
-    while (now_ms() < end) {
+    while (fy_clock_mono_ms() < end) {
         if (waitpid(pid, &st, WNOHANG) == pid) {
             return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
         }
