@@ -8,7 +8,7 @@
  * contiguous prefix of records whose outcome is final (OK, or REJECT after the dead letter is
  * durable). On a RETRY the worker stops feeding, waits for everything in flight, backs off,
  * and replays from the first unfinished record: per-device order holds, the cost is counted
- * duplicates (RELIABILITY.md, Kafka rule 4). */
+ * duplicates (docs/reliability.md, "Kafka sink", rule 4). */
 #ifndef FY_DELIVER_H
 #define FY_DELIVER_H
 

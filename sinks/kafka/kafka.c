@@ -6,7 +6,7 @@
  * on the worker, so the counters and the topic cache need no lock. Only the log callback runs
  * on librdkafka's own threads; it reads nothing but the constant instance tag.
  *
- * The journal is the buffer (RELIABILITY.md): at most max_inflight records sit in librdkafka
+ * The journal is the buffer (docs/reliability.md, "Kafka sink"): at most max_inflight records sit in librdkafka
  * (submit answers FY_EAGAIN beyond that, and on QUEUE_FULL). Every accepted record gets
  * exactly one completion: OK, REJECT for what no retry can fix (too large, invalid), RETRY for
  * everything else (timeouts, NOT_PERSISTED / POSSIBLY_PERSISTED, broker down, purged). The core

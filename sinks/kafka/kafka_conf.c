@@ -1,5 +1,5 @@
 /* kafka_conf.c - the Kafka sink's options and the librdkafka producer configuration built from
- * them, with the reliability settings of RELIABILITY.md forced on. */
+ * them, with the reliability settings of docs/reliability.md ("Kafka sink") forced on. */
 #include "sinks/kafka/kafka_conf.h"
 
 #include <stdio.h>
@@ -176,7 +176,7 @@ rd_kafka_conf_t *fy_kafka_conf_build(const struct fy_kafka *k, struct fy_err *er
                 set(c, "ssl.key.password", k->ssl_key_password, 1, err) != FY_OK)) {
         goto fail;
     }
-    /* RELIABILITY.md: idempotent producer, acks=all. The pass-throughs cannot undo these
+    /* docs/reliability.md, "Kafka sink": idempotent producer, acks=all. The pass-throughs cannot undo these
      * (reserved above), so they are set once here. */
     if (set(c, "enable.idempotence", "true", 0, err) != FY_OK ||
         set(c, "acks", "all", 0, err) != FY_OK) {

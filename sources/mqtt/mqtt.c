@@ -3,8 +3,8 @@
  *
  * DESIGN: Paho runs its own threads; messageArrived runs on Paho's receive thread and calls
  * fy_source_emit(), which returns only once the records are in the journal; returning 1 then
- * lets Paho send the PUBACK. We never return 0 (RELIABILITY.md: that does not withhold the
- * PUBACK in Paho C). Backpressure (journal full) blocks inside the callback, retrying every
+ * lets Paho send the PUBACK. We never return 0 (docs/reliability.md, "MQTT source": that
+ * does not withhold the PUBACK in Paho C). Backpressure (journal full) blocks inside the callback, retrying every
  * 50 ms: the broker stops after its in-flight window. Subscriptions are (re)made on every
  * connect, since Paho does not resubscribe after an automatic reconnect. The initial connect
  * is retried by a small connector thread until it succeeds; afterwards Paho reconnects. */

@@ -1,4 +1,4 @@
-/* 15-secrets-canary.c - RELIABILITY.md security requirement 29: a canary secret placed in
+/* 15-secrets-canary.c - docs/reliability.md, "Secrets" (battery row sec 29): a canary secret placed in
  * every secret option of the webhook sink (a bearer header from ${ENV}, a Basic password, an
  * OAuth2 client secret from ${file:}, a signing secret) while Ferry runs for real against the
  * HTTPS test server and fails in every way that produces log lines and dead letters

@@ -1,4 +1,4 @@
-/* 40-kill9-loop.c - K1 of RELIABILITY.md: while a publisher sends numbered QoS 1 uplinks,
+/* 40-kill9-loop.c - K1 of docs/reliability.md: while a publisher sends numbered QoS 1 uplinks,
  * Ferry is killed with SIGKILL at random moments and restarted; afterwards every uplink the
  * broker acknowledged to the publisher is in Kafka, per-device order holds, and the duplicate
  * count (printed) stays within kills x (MQTT in-flight 20 + cursor batch 500).

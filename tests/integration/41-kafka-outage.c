@@ -1,4 +1,4 @@
-/* 41-kafka-outage.c - O1/O2 of RELIABILITY.md: during steady load the Kafka broker is stopped
+/* 41-kafka-outage.c - O1/O2 of docs/reliability.md: during steady load the Kafka broker is stopped
  * (SIGTERM, refused connections) and later frozen (SIGSTOP, a hang); after each it returns and
  * everything is delivered: nothing lost, per-device order kept, nothing dead-lettered.
  * FERRY_OUTAGE_S sets each outage (default 30 s). */

@@ -1,4 +1,4 @@
-/* 42-journal-full.c - D2 of RELIABILITY.md: with a small journal quota (global, then the
+/* 42-journal-full.c - D2 of docs/reliability.md: with a small journal quota (global, then the
  * sink's own max_lag_bytes) and Kafka frozen, the
  * journal fills; Ferry stops acknowledging (logs "journal full"), the broker keeps the rest;
  * when Kafka returns everything drains, ingest resumes, nothing is lost or corrupt. */

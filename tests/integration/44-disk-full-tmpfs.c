@@ -1,4 +1,4 @@
-/* 44-disk-full-tmpfs.c - D1 of RELIABILITY.md: the journal on a real 2 MiB tmpfs that fills up
+/* 44-disk-full-tmpfs.c - D1 of docs/reliability.md: the journal on a real 2 MiB tmpfs that fills up
  * (ENOSPC, no quota) while Kafka is frozen: Ferry stops acknowledging and says "journal full",
  * nothing is corrupted; when Kafka returns the backlog drains, space is freed, ingest resumes
  * and every uplink arrives. Needs root (mount); without it the test says so and is skipped. */

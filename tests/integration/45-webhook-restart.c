@@ -1,4 +1,4 @@
-/* 45-webhook-restart.c - W4 of RELIABILITY.md: Ferry delivering uplinks to a real HTTPS
+/* 45-webhook-restart.c - W4 of docs/reliability.md: Ferry delivering uplinks to a real HTTPS
  * webhook is killed with SIGKILL while batches are in flight, several times, and restarted;
  * afterwards the receiver has every uplink the broker acknowledged, and the duplicates are
  * counted (bound: one batch in flight per kill plus the cursor batch). */

@@ -1,5 +1,5 @@
 /* test_journal.c - the journal: round trips across segment rolls, concurrent appends, quota,
- * and the recovery battery of RELIABILITY.md: J1 torn tail at every byte, J2 every byte of a
+ * and the recovery battery of docs/reliability.md: J1 torn tail at every byte, J2 every byte of a
  * middle record flipped, J3 torn cursor slot, J5 crash between cursor write and delete. */
 #include "core/log.h"
 #include "bridge/journal/journal.h"

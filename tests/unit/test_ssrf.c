@@ -1,5 +1,5 @@
 /* test_ssrf.c - the webhook SSRF guard's address classification, every range of
- * RELIABILITY.md's list and the public addresses just outside each, without sending anything
+ * docs/reliability.md's list and the public addresses just outside each, without sending anything
  * (the guard in action, at connect time, is tested in 30-sink-webhook against loopback). */
 #include "sinks/webhook/ssrf.h"
 #include "tests/unit/assert.h"
