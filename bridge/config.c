@@ -408,7 +408,7 @@ static int check_template(const struct fy_node *topic, struct fy_err *err)
 {
     struct fy_err terr = {0};
 
-    if (fy_template_check(topic->value, template_vars, &terr) != FY_OK) {
+    if (fy_template_check(topic->value, template_vars, 1, &terr) != FY_OK) {
         if (topic->secret) {
             return fy_conf_error(err, topic, 0, "bad topic template (secret, not shown; "
                                  "expected {recType}, {deviceId}, {devEUI}, {applicationId}, "

@@ -1,72 +1,73 @@
-/* template.c - destination templates: "lorawan.{recType}.{1}" expanded per message. */
-#include "routes/router.h"
+/* template.c - the one template engine; see template.h. */
+#include "core/template.h"
 
+#include <stdio.h>
 #include <string.h>
 
-/* Walk tpl; for each {name} call the resolver. Shared by check and expand. */
-static int scan(const char *tpl, struct fy_err *err,
-                int (*var)(void *arg, const char *name, size_t len), int (*lit)(void *arg, char c),
-                void *arg)
+/* Walk tpl: each literal byte goes to lit(), each {name} to var(). "{{" and "}}" are literal
+ * braces. Shared by check and render, so both read the same syntax. */
+struct walker {
+    int (*lit)(void *arg, char c);
+    int (*var)(void *arg, const char *name, size_t len);
+    void *arg;
+};
+
+static int walk(const char *tpl, const struct walker *w, struct fy_err *err)
 {
     const char *p = tpl;
+    int rc;
 
     while (*p != '\0') {
-        if (p[0] == '{' && p[1] == '{') {
-            if (lit(arg, '{') != 0) {
-                return fy_err_set(err, FY_ETOOBIG, "expanded template too long");
-            }
+        if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
+            rc = w->lit(w->arg, p[0]);
             p += 2;
-        } else if (p[0] == '}' && p[1] == '}') {
-            if (lit(arg, '}') != 0) {
-                return fy_err_set(err, FY_ETOOBIG, "expanded template too long");
-            }
-            p += 2;
-        } else if (*p == '{') {
+        } else if (p[0] == '{') {
             const char *e = strchr(p + 1, '}');
-            int rc;
             if (e == NULL) {
                 return fy_err_set(err, FY_EINVAL, "template '%s': unclosed '{' at byte %zu", tpl,
                                   (size_t)(p - tpl));
             }
-            rc = var(arg, p + 1, (size_t)(e - p - 1));
-            if (rc == FY_EINVAL) {
-                return fy_err_set(err, FY_EINVAL, "template '%s': unknown variable '{%.*s}' "
-                                  "(expected recType, deviceId, devEUI, applicationId or 1..8)",
-                                  tpl, (int)(e - p - 1), p + 1);
-            }
-            if (rc != FY_OK) {
-                return fy_err_set(err, rc, "template '%s': {%.*s} %s", tpl, (int)(e - p - 1),
-                                  p + 1, rc == FY_ETOOBIG ? "too long" : "is empty");
-            }
+            rc = w->var(w->arg, p + 1, (size_t)(e - p - 1));
             p = e + 1;
         } else {
-            if (lit(arg, *p) != 0) {
-                return fy_err_set(err, FY_ETOOBIG, "expanded template too long");
-            }
+            rc = w->lit(w->arg, *p);
             p++;
+        }
+        if (rc != FY_OK) {
+            return rc; /* the callback filled err */
         }
     }
     return FY_OK;
 }
 
-static int cap_index(const char *name, size_t len)
+static int capture_index(const char *name, size_t len)
 {
-    if (len == 1 && name[0] >= '1' && name[0] <= '8') {
-        return name[0] - '1';
-    }
-    return -1;
+    return len == 1 && name[0] >= '1' && name[0] <= '8' ? name[0] - '1' : -1;
 }
 
-struct check_ctx {
+/* ==== check ==== */
+
+struct check {
+    const char *tpl;
     const char *const *known;
+    int captures;
+    struct fy_err *err;
 };
+
+static int check_lit(void *arg, char c)
+{
+    (void)arg;
+    (void)c;
+    return FY_OK;
+}
 
 static int check_var(void *arg, const char *name, size_t len)
 {
-    const struct check_ctx *c = arg;
-    size_t i;
+    struct check *c = arg;
+    char expected[256];
+    size_t i, n = 0;
 
-    if (cap_index(name, len) >= 0) {
+    if (c->captures && capture_index(name, len) >= 0) {
         return FY_OK;
     }
     for (i = 0; c->known != NULL && c->known[i] != NULL; i++) {
@@ -74,82 +75,115 @@ static int check_var(void *arg, const char *name, size_t len)
             return FY_OK;
         }
     }
-    return FY_EINVAL;
+    expected[0] = '\0';
+    for (i = 0; c->known != NULL && c->known[i] != NULL; i++) {
+        const char *sep = i == 0 ? "" : (c->known[i + 1] == NULL && !c->captures) ? " or " : ", ";
+        n += (size_t)snprintf(expected + n, n < sizeof(expected) ? sizeof(expected) - n : 0,
+                              "%s%s", sep, c->known[i]);
+    }
+    if (c->captures && n < sizeof(expected)) {
+        snprintf(expected + n, sizeof(expected) - n, "%s1..8", n > 0 ? " or " : "");
+    }
+    return fy_err_set(c->err, FY_EINVAL, "template '%s': unknown field '{%.*s}' (expected %s)",
+                      c->tpl, (int)len, name, expected);
 }
 
-static int check_lit(void *arg, char ch)
+int fy_template_check(const char *tpl, const char *const *known, int captures, struct fy_err *err)
 {
-    (void)arg;
-    (void)ch;
-    return 0;
-}
-
-int fy_template_check(const char *tpl, const char *const *known_vars, struct fy_err *err)
-{
-    struct check_ctx c = {known_vars};
+    struct check c = {tpl, known, captures, err};
+    struct walker w = {check_lit, check_var, &c};
 
     if (tpl == NULL) {
         return fy_err_set(err, FY_EINVAL, "empty template");
     }
-    return scan(tpl, err, check_var, check_lit, &c);
+    return walk(tpl, &w, err);
 }
 
-struct exp_ctx {
-    const char *const *vars;
-    const struct fy_route_match *m;
-    char *out;
-    size_t size;
-    size_t len;
+/* ==== render ==== */
+
+struct render {
+    fy_template_lookup_fn lookup;
+    void *arg;
+    enum fy_template_escape esc;
+    size_t start, max;
+    struct fy_buf *out;
+    struct fy_err *err;
 };
 
-static int put(struct exp_ctx *x, const char *s, size_t n)
+static int put(struct render *r, const char *s, size_t n)
 {
-    if (x->len + n + 1 > x->size) {
-        return FY_ETOOBIG;
+    if (r->out->len - r->start + n + 1 > r->max) {
+        return fy_err_set(r->err, FY_ETOOBIG, "expanded template longer than %zu bytes",
+                          r->max - 1);
     }
-    memcpy(x->out + x->len, s, n);
-    x->len += n;
-    x->out[x->len] = '\0';
+    if (fy_buf_add(r->out, s, n) != FY_OK) {
+        return fy_err_set(r->err, FY_ETOOBIG, "expanded template too long");
+    }
     return FY_OK;
 }
 
-static int exp_var(void *arg, const char *name, size_t len)
+static int render_lit(void *arg, char c)
 {
-    struct exp_ctx *x = arg;
-    int ci = cap_index(name, len);
-    size_t i;
-
-    if (ci >= 0) {
-        if (x->m == NULL || ci >= x->m->n_caps || x->m->cap_len[ci] == 0) {
-            return FY_ENOTFOUND;
-        }
-        return put(x, x->m->cap[ci], x->m->cap_len[ci]);
-    }
-    for (i = 0; x->vars != NULL && x->vars[i] != NULL; i += 2) {
-        if (strlen(x->vars[i]) == len && memcmp(x->vars[i], name, len) == 0) {
-            const char *v = x->vars[i + 1];
-            if (v == NULL || *v == '\0') {
-                return FY_ENOTFOUND;
-            }
-            return put(x, v, strlen(v));
-        }
-    }
-    return FY_EINVAL;
+    return put(arg, &c, 1);
 }
 
-static int exp_lit(void *arg, char ch)
+static int unreserved(unsigned char c)
 {
-    return put(arg, &ch, 1) == FY_OK ? 0 : -1;
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '.' || c == '_' || c == '~';
 }
 
-int fy_template_expand(const char *tpl, const char *const *vars, const struct fy_route_match *m,
-                       char *out, size_t out_size, struct fy_err *err)
+static int render_var(void *arg, const char *name, size_t len)
 {
-    struct exp_ctx x = {vars, m, out, out_size, 0};
+    struct render *r = arg;
+    const char *v = NULL;
+    size_t vlen = 0, i;
+    int rc;
 
-    if (tpl == NULL || out == NULL || out_size == 0) {
+    rc = r->lookup(r->arg, name, len, &v, &vlen);
+    if (rc == FY_EINVAL) {
+        return fy_err_set(r->err, FY_EINVAL, "template field {%.*s} is unknown", (int)len, name);
+    }
+    if (rc != FY_OK || v == NULL || vlen == 0) {
+        return fy_err_set(r->err, FY_ENOTFOUND, "template field {%.*s} is missing or empty in "
+                          "this message", (int)len, name);
+    }
+    if (r->esc == FY_TEMPLATE_RAW) {
+        return put(r, v, vlen);
+    }
+    for (i = 0; i < vlen; i++) {
+        unsigned char c = (unsigned char)v[i];
+        char pct[4];
+        if (r->esc == FY_TEMPLATE_URL && !unreserved(c)) {
+            snprintf(pct, sizeof(pct), "%%%02X", c);
+            rc = put(r, pct, 3);
+        } else if (r->esc == FY_TEMPLATE_HEADER && (c < 0x20 || c == 0x7f)) {
+            return fy_err_set(r->err, FY_EINVAL, "bad_header: field {%.*s} holds a control "
+                              "character (CR/LF) and cannot go into a header", (int)len, name);
+        } else {
+            rc = put(r, &v[i], 1);
+        }
+        if (rc != FY_OK) {
+            return rc;
+        }
+    }
+    return FY_OK;
+}
+
+int fy_template_render(const char *tpl, fy_template_lookup_fn lookup, void *arg,
+                       enum fy_template_escape esc, size_t max, struct fy_buf *out,
+                       struct fy_err *err)
+{
+    struct render r = {lookup, arg, esc, out->len, max, out, err};
+    struct walker w = {render_lit, render_var, &r};
+    int rc;
+
+    if (tpl == NULL || max == 0) {
         return fy_err_set(err, FY_EINVAL, "invalid argument");
     }
-    out[0] = '\0';
-    return scan(tpl, err, exp_var, exp_lit, &x);
+    rc = walk(tpl, &w, err);
+    if (rc == FY_OK && out->data == NULL) {
+        rc = fy_buf_add(out, "", 0); /* an empty expansion is still a string */
+    }
+    return rc;
 }

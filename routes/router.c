@@ -352,3 +352,55 @@ size_t fy_router_match(const struct fy_router *r, const char *topic, const char 
     }
     return n;
 }
+
+/* ==== destinations: a route's topic template, expanded for one message ==== */
+
+struct dest_vars {
+    const char *const *vars;
+    const struct fy_route_match *m;
+};
+
+static int dest_lookup(void *arg, const char *name, size_t len, const char **val,
+                       size_t *val_len)
+{
+    const struct dest_vars *d = arg;
+    size_t i;
+
+    if (len == 1 && name[0] >= '1' && name[0] <= '8') {
+        int ci = name[0] - '1';
+        if (d->m == NULL || ci >= d->m->n_caps) {
+            return FY_ENOTFOUND;
+        }
+        *val = d->m->cap[ci];
+        *val_len = d->m->cap_len[ci];
+        return FY_OK;
+    }
+    for (i = 0; d->vars != NULL && d->vars[i] != NULL; i += 2) {
+        if (strlen(d->vars[i]) == len && memcmp(d->vars[i], name, len) == 0) {
+            *val = d->vars[i + 1];
+            *val_len = *val != NULL ? strlen(*val) : 0;
+            return FY_OK;
+        }
+    }
+    return FY_EINVAL;
+}
+
+int fy_template_expand(const char *tpl, const char *const *vars, const struct fy_route_match *m,
+                       char *out, size_t out_size, struct fy_err *err)
+{
+    struct dest_vars d = {vars, m};
+    struct fy_buf b;
+    int rc;
+
+    if (out == NULL || out_size == 0) {
+        return fy_err_set(err, FY_EINVAL, "invalid argument");
+    }
+    out[0] = '\0';
+    fy_buf_init(&b, out_size);
+    rc = fy_template_render(tpl, dest_lookup, &d, FY_TEMPLATE_RAW, out_size, &b, err);
+    if (rc == FY_OK) {
+        memcpy(out, b.data, b.len + 1);
+    }
+    fy_buf_free(&b);
+    return rc;
+}

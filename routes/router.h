@@ -4,6 +4,7 @@
 #define FY_ROUTER_H
 
 #include "core/err.h"
+#include "core/template.h"
 
 #include <stddef.h>
 
@@ -35,13 +36,11 @@ void fy_router_destroy(struct fy_router *r);
 size_t fy_router_match(const struct fy_router *r, const char *topic, const char *source,
                        struct fy_route_match *out, size_t max);
 
-/* Expand a template: {recType}, {deviceId}, {devEUI}, {applicationId}, {1}..{8} (captures).
- * vars: NULL-terminated name/value pairs. FY_EINVAL on an unknown variable or unclosed brace,
- * FY_ETOOBIG when out is too small. */
+/* Expand a route's destination template (core/template.h syntax): vars are NULL-terminated
+ * name/value pairs ({recType}, {deviceId}, ...), {1}..{8} the captures of m. FY_EINVAL on an
+ * unknown variable or unclosed brace, FY_ENOTFOUND on an empty value or capture, FY_ETOOBIG
+ * when out is too small. */
 int fy_template_expand(const char *tpl, const char *const *vars, const struct fy_route_match *m,
                        char *out, size_t out_size, struct fy_err *err);
-
-/* Check a template at config time (unknown names, braces). */
-int fy_template_check(const char *tpl, const char *const *known_vars, struct fy_err *err);
 
 #endif

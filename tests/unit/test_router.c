@@ -62,8 +62,8 @@ static void test_captures_templates(void)
     FY_ASSERT_EQ(fy_template_expand("{recType", vars, &m[0], out, sizeof(out), &err), FY_EINVAL);
     FY_ASSERT_EQ(fy_template_expand("{recType}{recType}", vars, &m[0], out, 8, &err), FY_ETOOBIG);
     FY_ASSERT_OK(fy_template_check("a.{recType}.{8}", (const char *const[]){"recType", NULL},
-                                   &err), &err);
-    FY_ASSERT_EQ(fy_template_check("a.{devEUI}", (const char *const[]){"recType", NULL}, &err),
+                                   1, &err), &err);
+    FY_ASSERT_EQ(fy_template_check("a.{devEUI}", (const char *const[]){"recType", NULL}, 1, &err),
                  FY_EINVAL);
     fy_router_destroy(r);
 }
