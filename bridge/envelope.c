@@ -2,6 +2,7 @@
 #include "bridge/envelope.h"
 
 #include "core/b64.h"
+#include "core/utf8.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -93,6 +94,15 @@ int fy_envelope_build(struct fy_envelope *env, const struct fy_uplink *up, cJSON
     } else {
         snprintf(env->key, sizeof(env->key), "%s", env->id);
     }
+    if (!fy_utf8_valid(env->key, strlen(env->key))) {
+        char *fixed = fy_utf8_repair(env->key);
+        if (fixed == NULL) {
+            goto nomem;
+        }
+        snprintf(env->key, sizeof(env->key), "%s", fixed);
+        free(fixed);
+        fy_utf8_truncate(env->key); /* the copy may have cut a U+FFFD in two */
+    }
     root = cJSON_CreateObject();
     if (root == NULL ||
         cJSON_AddStringToObject(root, "event_type", event_type ? event_type : "create") == NULL ||
@@ -104,6 +114,11 @@ int fy_envelope_build(struct fy_envelope *env, const struct fy_uplink *up, cJSON
     if (cJSON_AddStringToObject(root, "obj_type", "objs") == NULL ||
         cJSON_AddStringToObject(root, "recType", rec_type ? rec_type : "") == NULL ||
         cJSON_AddStringToObject(root, "source", source ? source : "ferry") == NULL) {
+        goto nomem;
+    }
+    /* Every envelope is UTF-8 JSON (RFC 8259), whatever bytes a network server or a device
+     * put into a string: ill-formed sequences become U+FFFD (docs/envelope.md, "UTF-8"). */
+    if (fy_utf8_repair_json(root) < 0) {
         goto nomem;
     }
     text = cJSON_PrintUnformatted(root);

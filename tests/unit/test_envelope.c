@@ -2,6 +2,7 @@
  * and the stability of its id. */
 #include "core/record.h"
 #include "bridge/envelope.h"
+#include "core/utf8.h"
 #include "tests/unit/assert.h"
 
 #include <CUnit/CUnit.h>
@@ -144,13 +145,68 @@ static void test_record_roundtrip(void)
     fy_buf_free(&b);
 }
 
+
+/* A device_id with the bytes ff fe c0 af and a decoded string with a lone surrogate: the
+ * envelope is valid UTF-8, each ill-formed sequence one U+FFFD, the key repaired too. */
+static void test_invalid_utf8(void)
+{
+    struct fy_uplink up;
+    struct fy_envelope env;
+    struct fy_err err = {0};
+
+    make(&up, 7, "2026-11-24T10:00:00Z", -80);
+    up.dev_eui[0] = '\0'; /* key from applicationId/deviceId */
+    snprintf(up.device_id, sizeof(up.device_id), "%s", "\xff\xfe\xc0\xaf");
+    up.ns_decoded = cJSON_CreateObject();
+    cJSON_AddStringToObject(up.ns_decoded, "t\xed\xa0\x80", "ok\xe2\x82");
+    FY_ASSERT_OK(fy_envelope_build(&env, &up, NULL, "io.test", NULL, "ns", "raw", 3, &err),
+                 &err);
+    FY_ASSERT(fy_utf8_valid(env.json, env.len));
+    FY_ASSERT(strstr(env.json, "\"deviceId\":\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+                               "\xef\xbf\xbd\"") != NULL);
+    FY_ASSERT(strstr(env.json, "\"t\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\":\"ok\xef\xbf\xbd\"") !=
+              NULL);
+    FY_ASSERT(fy_utf8_valid(env.key, strlen(env.key)));
+    FY_ASSERT_STR(env.key, "app/\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+    fy_envelope_clear(&env);
+    fy_uplink_clear(&up);
+}
+
+static void test_utf8(void)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"plain", "plain"},
+        {"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"},
+        {"\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd"},              /* overlong '/' */
+        {"\xe0\x80\xaf", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* overlong, 3 bytes */
+        {"\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* surrogate */
+        {"\xf4\x90\x80\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},
+        {"a\xe2\x82", "a\xef\xbf\xbd"},                           /* truncated: one U+FFFD */
+        {"\xe2\x82z", "\xef\xbf\xbdz"},
+        {"\x80", "\xef\xbf\xbd"},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *r = fy_utf8_repair(cases[i].in);
+        FY_ASSERT_STR(r, cases[i].out);
+        FY_ASSERT_EQ(fy_utf8_valid(cases[i].in, strlen(cases[i].in)),
+                     strcmp(cases[i].in, cases[i].out) == 0);
+        free(r);
+    }
+}
+
 int init_envelope_tests(void)
 {
     CU_pSuite s = CU_add_suite("envelope", NULL, NULL);
 
     if (s == NULL || CU_add_test(s, "exact JSON", test_exact_json) == NULL ||
         CU_add_test(s, "id stability", test_id_stability) == NULL ||
-        CU_add_test(s, "record encoding", test_record_roundtrip) == NULL) {
+        CU_add_test(s, "record encoding", test_record_roundtrip) == NULL ||
+        CU_add_test(s, "invalid UTF-8 repaired", test_invalid_utf8) == NULL ||
+        CU_add_test(s, "UTF-8 validation and repair", test_utf8) == NULL) {
         return -1;
     }
     return 0;
