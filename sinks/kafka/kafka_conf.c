@@ -2,6 +2,8 @@
  * them, with the reliability settings of docs/reliability.md ("Kafka sink") forced on. */
 #include "sinks/kafka/kafka_conf.h"
 
+#include "core/hostport.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -54,6 +56,37 @@ static const struct {
     {"enable.delivery.reports", "delivery reports are how records complete"},
 };
 
+/* brokers: "host:port,host:port", each optionally "PROTOCOL://host:port" as librdkafka reads
+ * it; the port defaults to 9092 when left out. */
+static int check_brokers(const char *brokers, struct fy_err *err)
+{
+    const char *p = brokers;
+
+    if (p == NULL || *p == '\0') {
+        return fy_err_set(err, FY_ECONFIG, "brokers must not be empty (expected host:port,...)");
+    }
+    while (*p != '\0') {
+        size_t n = strcspn(p, ",");
+        const char *scheme = strstr(p, "://");
+        if (scheme != NULL && (size_t)(scheme - p) < n) {
+            n -= (size_t)(scheme + 3 - p);
+            p = scheme + 3;
+        }
+        while (n > 0 && *p == ' ') {
+            p++, n--;
+        }
+        if (fy_hostport_check(p, n, 1, err) != FY_OK) {
+            fy_err_prefix(err, "brokers: ");
+            return err->code;
+        }
+        p += n;
+        if (*p == ',') {
+            p++;
+        }
+    }
+    return FY_OK;
+}
+
 int fy_kafka_conf_check(const struct fy_kafka *k, struct fy_err *err)
 {
     int tls = k->security_protocol == FY_KAFKA_SSL || k->security_protocol == FY_KAFKA_SASL_SSL;
@@ -68,6 +101,9 @@ int fy_kafka_conf_check(const struct fy_kafka *k, struct fy_err *err)
     }
     if (k->topic == NULL || k->topic[0] == '\0') {
         return fy_err_set(err, FY_ECONFIG, "topic must not be empty");
+    }
+    if (check_brokers(k->brokers, err) != FY_OK) {
+        return err->code;
     }
     if (!tls && (k->ssl_ca_location != NULL || k->ssl_certificate_location != NULL ||
                  k->ssl_key_location != NULL || k->ssl_key_password != NULL)) {

@@ -11,7 +11,9 @@
 #include "sources/source.h"
 
 #include "core/clock.h"
+#include "core/hostport.h"
 #include "core/log.h"
+#include "core/redact.h"
 #include "routes/topic.h"
 
 #include <MQTTAsync.h>
@@ -31,6 +33,7 @@ static const char *const protocol_words[] = {"5", "3.1.1", NULL};
 struct mqtt_ctx {
     /* options */
     char *url;
+    char url_shown[512]; /* url with user-info and query values hidden, for logs */
     char *client_id;
     char *username;
     char *password;
@@ -170,16 +173,30 @@ static int check_url(struct mqtt_ctx *m, struct fy_err *err)
 {
     static const char *const schemes[] = {"tcp://", "mqtt://", "ssl://", "mqtts://", "ws://",
                                           "wss://", NULL};
+    const char *auth;
     size_t i;
 
     for (i = 0; schemes[i] != NULL; i++) {
-        if (strncmp(m->url, schemes[i], strlen(schemes[i])) == 0 &&
-            m->url[strlen(schemes[i])] != '\0') {
+        if (strncmp(m->url, schemes[i], strlen(schemes[i])) == 0) {
+            size_t n, k;
+            auth = m->url + strlen(schemes[i]);
+            n = strcspn(auth, "/?"); /* host:port, up to a websocket path */
+            for (k = n; k > 0; k--) {
+                if (auth[k - 1] == '@') { /* user-info: never checked, never shown */
+                    auth += k;
+                    n -= k;
+                    break;
+                }
+            }
+            if (fy_hostport_check(auth, n, 1, err) != FY_OK) {
+                fy_err_prefix(err, "url: ");
+                return err->code;
+            }
             return FY_OK;
         }
     }
     return fy_err_set(err, FY_ECONFIG, "url '%s': expected tcp://, mqtt://, ssl://, mqtts://, "
-                      "ws:// or wss:// followed by host:port", m->url);
+                      "ws:// or wss:// followed by host:port", m->url_shown);
 }
 
 static int is_tls(const char *url)
@@ -246,7 +263,7 @@ static void on_connection_lost(void *context, char *cause)
 
     atomic_store(&m->connected, 0);
     if (!atomic_load(&m->stopping)) {
-        fy_log_warn(fy_source_tag(m->src), "connection to %s lost (%s); reconnecting", m->url,
+        fy_log_warn(fy_source_tag(m->src), "connection to %s lost (%s); reconnecting", m->url_shown,
                     cause != NULL ? cause : "no reason given");
     }
 }
@@ -340,14 +357,14 @@ static void on_connected(void *context, char *cause)
 
     atomic_store(&m->ever_connected, 1);
     (void)cause;
-    fy_log_info(fy_source_tag(m->src), "connected to %s", m->url);
+    fy_log_info(fy_source_tag(m->src), "connected to %s", m->url_shown);
     subscribe_all(m);
 }
 
 static void connect_result(struct mqtt_ctx *m, int ok, const char *why, int code)
 {
     if (!ok && !atomic_load(&m->stopping)) {
-        fy_log_warn(fy_source_tag(m->src), "cannot connect to %s: %s (%d)", m->url,
+        fy_log_warn(fy_source_tag(m->src), "cannot connect to %s: %s (%d)", m->url_shown,
                     why ? why : "no reason given", code);
     }
     pthread_mutex_lock(&m->mu);
@@ -473,6 +490,7 @@ static int mqtt_check(void *ctx, struct fy_err *err)
 {
     struct mqtt_ctx *m = ctx;
 
+    fy_redact_url(m->url, m->url_shown, sizeof(m->url_shown));
     if (check_url(m, err) != FY_OK || parse_topics(m, err) != FY_OK) {
         return FY_ECONFIG;
     }
@@ -530,7 +548,7 @@ static int mqtt_init(struct fy_source *src, void *ctx, struct fy_err *err)
     rc = MQTTAsync_createWithOptions(&m->client, m->url, m->client_id, MQTTCLIENT_PERSISTENCE_NONE,
                                      NULL, &cro);
     if (rc != MQTTASYNC_SUCCESS) {
-        return fy_err_set(err, FY_ECONFIG, "cannot create the MQTT client for %s: %s", m->url,
+        return fy_err_set(err, FY_ECONFIG, "cannot create the MQTT client for %s: %s", m->url_shown,
                           MQTTAsync_strerror(rc));
     }
     MQTTAsync_setCallbacks(m->client, m, on_connection_lost, on_message, NULL);
