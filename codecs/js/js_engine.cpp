@@ -26,12 +26,90 @@
 namespace {
 
 /* Definitions every decoder gets before its own script: CommonJS-style names some published
- * codecs reference, and the call wrapper (kept off the enumerable global namespace). */
+ * codecs reference. Also closes the sandbox: names that are not ECMAScript (WebAssembly, the
+ * engine's own helpers) are removed, and the standard names are remembered (off the
+ * enumerable namespace) so that SEAL can harden exactly those after the script's top level
+ * ran (its polyfills included). */
 const char PRELUDE[] =
+    "(function (g) {\n"
+    "  ['WebAssembly', 'uneval', 'InternalError', 'SharedArrayBuffer', 'Atomics',\n"
+    "   'FinalizationRegistry', 'WeakRef'].forEach(function (n) { delete g[n]; });\n"
+    "  Object.defineProperty(g, '__ferry_std', { value: Object.getOwnPropertyNames(g),\n"
+    "                                            configurable: true });\n"
+    "})(globalThis);\n"
     "var module = { exports: {} }; var exports = module.exports;\n";
 
+/* Evaluated after the decoder's top level, before the first message: one message must not
+ * change the next message's world (docs/codecs.md, "Isolation"). Every object reachable from
+ * the standard globals (constructors, prototypes, JSON, Math, iterator prototypes, ...) is
+ * frozen, and the standard global bindings made read-only, so a decoder that overwrites
+ * JSON.stringify, Object.keys or Object.prototype members fails for that message only (in
+ * sloppy code the write is silently ignored). Assigning toString/valueOf/constructor or an
+ * error's name/message on one's own objects keeps working: those inherited properties become
+ * accessors whose setter defines the property on the object written to (the "override
+ * mistake" of frozen prototypes). */
+const char SEAL[] =
+    "(function (g) {\n"
+    "  var std = g.__ferry_std; delete g.__ferry_std;\n"
+    "  var O = Object, freeze = O.freeze, isFrozen = O.isFrozen, def = O.defineProperty,\n"
+    "      desc = O.getOwnPropertyDescriptor, own = Reflect.ownKeys, proto = O.getPrototypeOf;\n"
+    "  function enable(obj, name) {\n"
+    "    var d = desc(obj, name);\n"
+    "    if (!d || !('value' in d) || !d.configurable) return;\n"
+    "    var v = d.value;\n"
+    "    def(obj, name, { configurable: false, enumerable: d.enumerable,\n"
+    "      get: function () { return v; },\n"
+    "      set: function (nv) {\n"
+    "        if (this === obj) throw new TypeError('Cannot assign to read only property ' +\n"
+    "                                              String(name));\n"
+    "        def(this, name, { value: nv, writable: true, enumerable: true,\n"
+    "                          configurable: true });\n"
+    "      } });\n"
+    "  }\n"
+    "  ['toString', 'valueOf', 'toLocaleString', 'constructor', 'hasOwnProperty']\n"
+    "    .forEach(function (n) { enable(O.prototype, n); });\n"
+    "  ['Error', 'TypeError', 'RangeError', 'SyntaxError', 'ReferenceError', 'EvalError',\n"
+    "   'URIError'].forEach(function (e) {\n"
+    "    if (g[e]) ['name', 'message', 'constructor', 'toString']\n"
+    "      .forEach(function (n) { enable(g[e].prototype, n); });\n"
+    "  });\n"
+    "  enable(Function.prototype, 'toString');\n"
+    "  var seen = new Set(), todo = [];\n"
+    "  function add(v) {\n"
+    "    if ((typeof v === 'object' && v !== null) || typeof v === 'function') {\n"
+    "      if (!seen.has(v)) { seen.add(v); todo.push(v); }\n"
+    "    }\n"
+    "  }\n"
+    "  std.forEach(function (n) {\n"
+    "    if (n === 'globalThis' || n === 'module' || n === 'exports') return;\n"
+    "    var d = desc(g, n);\n"
+    "    if (d && 'value' in d) add(d.value);\n"
+    "  });\n"
+    "  add(proto(function* () {})); add(proto(async function () {}));\n"
+    "  add(proto([][Symbol.iterator]())); add(proto(''[Symbol.iterator]()));\n"
+    "  add(proto(new Map()[Symbol.iterator]())); add(proto(new Set()[Symbol.iterator]()));\n"
+    "  add(proto(/x/[Symbol.matchAll]('x'))); add(proto(Uint8Array));\n"
+    "  while (todo.length > 0) {\n"
+    "    var o = todo.pop();\n"
+    "    add(proto(o));\n"
+    "    own(o).forEach(function (k) {\n"
+    "      var d = desc(o, k);\n"
+    "      if (!d) return;\n"
+    "      if ('value' in d) add(d.value); else { add(d.get); add(d.set); }\n"
+    "    });\n"
+    "    if (!isFrozen(o)) freeze(o);\n"
+    "  }\n"
+    "  std.forEach(function (n) {\n"
+    "    if (n === 'globalThis' || n === 'module' || n === 'exports') return;\n"
+    "    var d = desc(g, n);\n"
+    "    if (d && d.configurable) def(g, n, { writable: false, configurable: false });\n"
+    "  });\n"
+    "})(globalThis);\n";
+
+/* The call wrapper (kept off the enumerable global namespace); JSON.stringify and module are
+ * taken once, before any message. */
 const char WRAPPER[] =
-    "(function (hex, fPort, recvTime) {\n"
+    "(function (stringify, module) { return function (hex, fPort, recvTime) {\n"
     "  var bytes = new Array(hex.length / 2);\n"
     "  for (var i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.substr(2 * i, 2), 16);\n"
     "  var g = globalThis;\n"
@@ -48,8 +126,8 @@ const char WRAPPER[] =
     "  }\n"
     "  if (r === null || typeof r !== 'object') throw new Error('decoder returned ' + typeof r +\n"
     "      ', expected an object {data, warnings, errors}');\n"
-    "  return JSON.stringify(r);\n"
-    "})";
+    "  return stringify(r);\n"
+    "}; })(JSON.stringify, module)";
 
 JSClass global_class = {"global", JSCLASS_GLOBAL_FLAGS, &JS::DefaultGlobalClassOps, nullptr,
                         nullptr, nullptr};
@@ -239,6 +317,7 @@ void *engine_main(void *arg)
                 js->rc = take_error(js, cx, "init", &js->err);
             } else if (!evaluate(js, cx, PRELUDE, sizeof(PRELUDE) - 1, "prelude", &rv, &js->err) ||
                        !evaluate(js, cx, js->script, js->script_len, js->name, &rv, &js->err) ||
+                       !evaluate(js, cx, SEAL, sizeof(SEAL) - 1, "seal", &rv, &js->err) ||
                        !evaluate(js, cx, WRAPPER, sizeof(WRAPPER) - 1, "wrapper", &fn,
                                  &js->err)) {
                 js->rc = js->err.code;

@@ -253,6 +253,93 @@ static int cleanup(void)
     return 0;
 }
 
+
+/* One message must not change the next message's world (issue 15): fPort 1 overwrites
+ * intrinsics and standard globals in every way a decoder can; fPort 2, on the same engine,
+ * must still see the originals. Sloppy code: the writes are ignored; strict: they throw. */
+static void test_isolation(void)
+{
+    static const char *const scripts[] = {
+        "function decodeUplink(input) {\n"
+        "  if (input.fPort === 1) {\n"
+        "    JSON.stringify = function () { return 'pwned'; };\n"
+        "    Object.keys = function () { return []; };\n"
+        "    Object.prototype.polluted = 1;\n"
+        "    Array.prototype.map = null;\n"
+        "    try { globalThis.JSON = { stringify: function () { return 'x'; } }; } catch (e) {}\n"
+        "    Math = null; parseInt = null;\n"
+        "    return { data: { step: 1 } };\n"
+        "  }\n"
+        "  var o = { a: 1, b: 2 };\n"
+        "  o.toString = function () { return 'mine'; };\n"
+        "  var e = new Error('x'); e.name = 'MyError';\n"
+        "  return { data: { keys: Object.keys({ a: 1 }).concat(Object.keys(o).slice(1)).join(','),\n"
+        "                  polluted: ({}).polluted === undefined,\n"
+        "                  mapped: [1, 2].map(function (x) { return x * 2; }),\n"
+        "                  json: JSON.stringify([1]), max: Math.max(1, 3), n: parseInt('7'),\n"
+        "                  s: String(o), ename: e.name } };\n"
+        "}\n",
+        "'use strict';\n"
+        "function decodeUplink(input) {\n"
+        "  if (input.fPort === 1) { JSON.stringify = null; return { data: {} }; }\n"
+        "  return { data: { keys: Object.keys({ a: 1, b: 2, toString: 0 }).join(','),\n"
+        "                  polluted: true,\n"
+        "                  mapped: [2, 4], json: JSON.stringify([1]), max: 3, n: 7, s: 'mine',\n"
+        "                  ename: 'MyError' } };\n"
+        "}\n",
+    };
+    size_t k;
+
+    for (k = 0; k < 2; k++) {
+        struct fy_err err = {0};
+        struct fy_js *js = load_str(scripts[k], 500, 16u << 20, &err);
+        unsigned char b = 0;
+        char *out = NULL;
+        int rc;
+
+        FY_ASSERT_MSG(js != NULL, err.msg);
+        rc = fy_js_decode(js, &b, 1, 1, NULL, &out, &err);
+        /* sloppy: accepted; strict: that message fails, with a reason */
+        FY_ASSERT(k == 0 ? rc == FY_OK : rc == FY_EDECODE);
+        free(out);
+        out = NULL;
+        FY_ASSERT_OK(fy_js_decode(js, &b, 1, 2, NULL, &out, &err), &err);
+        FY_ASSERT_STR(out, "{\"data\":{\"keys\":\"a,b,toString\",\"polluted\":true,\"mapped\":[2,4],"
+                           "\"json\":\"[1]\",\"max\":3,\"n\":7,\"s\":\"mine\","
+                           "\"ename\":\"MyError\"}}");
+        free(out);
+        fy_js_destroy(js);
+    }
+}
+
+/* The global object holds ECMAScript's standard names and the CommonJS pair, nothing else:
+ * a name that appears here (an engine upgrade exposing a new host object) fails the test. */
+static void test_globals(void)
+{
+    static const char src[] =
+        "function decodeUplink(input) {\n"
+        "  return { data: { names: Object.getOwnPropertyNames(globalThis).sort().join(' ') } };\n"
+        "}\n";
+    static const char expected[] =
+        "{\"data\":{\"names\":\"AggregateError Array ArrayBuffer BigInt BigInt64Array "
+        "BigUint64Array Boolean DataView Date Error EvalError Float32Array Float64Array Function "
+        "Infinity Int16Array Int32Array Int8Array Intl JSON Map Math NaN Number Object Promise "
+        "Proxy RangeError ReferenceError Reflect RegExp Set String Symbol SyntaxError TypeError "
+        "URIError Uint16Array Uint32Array Uint8Array Uint8ClampedArray WeakMap WeakSet "
+        "decodeURI decodeURIComponent decodeUplink encodeURI encodeURIComponent escape eval "
+        "exports globalThis isFinite isNaN module parseFloat parseInt undefined unescape\"}}";
+    struct fy_err err = {0};
+    struct fy_js *js = load_str(src, 500, 16u << 20, &err);
+    unsigned char b = 0;
+    char *out = NULL;
+
+    FY_ASSERT_MSG(js != NULL, err.msg);
+    FY_ASSERT_OK(fy_js_decode(js, &b, 1, 1, NULL, &out, &err), &err);
+    FY_ASSERT_STR(out, expected);
+    free(out);
+    fy_js_destroy(js);
+}
+
 int init_jscodec_tests(void)
 {
     CU_pSuite s = CU_add_suite("jscodec", NULL, cleanup);
@@ -267,7 +354,9 @@ int init_jscodec_tests(void)
                     test_unbounded_allocation_is_stopped) == NULL ||
         CU_add_test(s, "deep recursion", test_deep_recursion) == NULL ||
         CU_add_test(s, "load errors", test_load_errors) == NULL ||
-        CU_add_test(s, "no I/O in scripts", test_no_io) == NULL) {
+        CU_add_test(s, "no I/O in scripts", test_no_io) == NULL ||
+        CU_add_test(s, "one message cannot change the next one's world", test_isolation) == NULL ||
+        CU_add_test(s, "global names", test_globals) == NULL) {
         return -1;
     }
     return 0;
