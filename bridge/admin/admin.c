@@ -94,6 +94,13 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss)
     }
 }
 
+/* Idle connections (a scraper gone quiet, or someone holding sockets open) must never starve
+ * probes and scrapes: the limit is far above what the pages need (and well inside the default
+ * 1024 open files), idle ones are closed after IDLE_TIMEOUT_S, and epoll (MHD_USE_AUTO) serves
+ * them all from one thread. */
+#define CONNECTION_LIMIT 512u
+#define IDLE_TIMEOUT_S 5u
+
 struct fy_admin *fy_admin_start(const char *listen, fy_admin_render_fn render, void *arg,
                                 struct fy_err *err)
 {
@@ -118,8 +125,9 @@ struct fy_admin *fy_admin_start(const char *listen, fy_admin_render_fn render, v
         flags |= MHD_USE_IPv6;
     }
     a->mhd = MHD_start_daemon(flags, 0, NULL, NULL, answer, a, MHD_OPTION_SOCK_ADDR,
-                              (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, 64u,
-                              MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+                              (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
+                              CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, IDLE_TIMEOUT_S,
+                              MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
     if (a->mhd == NULL) {
         fy_err_set(err, FY_EIO, "admin.listen %s: cannot listen (address in use or not "
                    "local?)", listen);
