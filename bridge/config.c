@@ -159,10 +159,19 @@ static const char *shown(const struct fy_node *n)
 }
 
 /* Append ", nm" (or "nm" first) to the list in out[size]; stops quietly when full. */
+/* Names of items that failed to load may be NULL while `ferry check` goes on. */
+static int same(const char *a, const char *b)
+{
+    return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
 static void list_add(char *out, size_t size, size_t *off, const char *nm)
 {
     int w;
 
+    if (nm == NULL) {
+        return;
+    }
     if (*off == 0) {
         out[0] = '\0';
     }
@@ -520,7 +529,7 @@ static int load_route(struct fy_config *cfg, const struct fy_node *item, size_t 
         goto out;
     }
     for (i = 0; i < idx; i++) {
-        if (strcmp(cfg->routes[i].name, rc->name) == 0) {
+        if (same(cfg->routes[i].name, rc->name)) {
             fy_conf_error(err, fy_conf_get(item, "name"), 0, "duplicate route name '%s' (first "
                           "at %d:%d; expected unique names)", rc->name,
                           cfg->routes[i].node->line, cfg->routes[i].node->col);
@@ -538,7 +547,7 @@ static int load_route(struct fy_config *cfg, const struct fy_node *item, size_t 
         size_t off = 0;
         list[0] = '\0';
         for (i = 0; i < cfg->n_sources; i++) {
-            if (strcmp(cfg->sources[i].name, rc->source) == 0) {
+            if (same(cfg->sources[i].name, rc->source)) {
                 break;
             }
             list_add(list, sizeof(list), &off, cfg->sources[i].name);
@@ -611,15 +620,32 @@ int fy_config_sink_index(const struct fy_config *cfg, const char *name)
     size_t i;
 
     for (i = 0; name != NULL && i < cfg->n_sinks; i++) {
-        if (strcmp(cfg->sinks[i].inst.name, name) == 0) {
+        if (same(cfg->sinks[i].inst.name, name)) {
             return (int)i;
         }
     }
     return -1;
 }
 
-static int load(struct fy_config *cfg, struct fy_err *err)
+/* With all set (`ferry check`), a mistake in one item is recorded and the next item is
+ * checked: each source, sink, route and section reports its first error, so a file with five
+ * independent mistakes shows five lines. Without it, the first error stops the load. */
+static int keep_going(struct fy_errlist *all, struct fy_err *err)
 {
+    if (all == NULL || err->code == FY_ENOMEM) {
+        return 0;
+    }
+    if (err->code == FY_OK) {
+        fy_err_set(err, FY_ECONFIG, "invalid configuration");
+    }
+    fy_errlist_add(all, err);
+    fy_err_clear(err);
+    return 1;
+}
+
+static int load(struct fy_config *cfg, struct fy_err *err, struct fy_errlist *all)
+{
+    static const struct fy_node empty_list = {.type = FY_NODE_SEQ};
     struct top t = {0};
     struct jconf j = {0};
     const struct fy_node *n;
@@ -631,14 +657,30 @@ static int load(struct fy_config *cfg, struct fy_err *err)
                              "sinks, routes)");
     }
     if (fy_opts_apply(top_opts, cfg->root, NULL, &t, err) != FY_OK) {
-        goto out;
+        if (!keep_going(all, err)) {
+            goto out;
+        }
+        /* the sections are still checked, each on its own */
+        fy_opts_free(top_opts, &t);
+        memset(&t, 0, sizeof(t));
+        t.journal = fy_conf_get(cfg->root, "journal");
+        t.sources = fy_conf_get(cfg->root, "sources");
+        t.sinks = fy_conf_get(cfg->root, "sinks");
+        t.routes = fy_conf_get(cfg->root, "routes");
+        t.unmatched = fy_conf_get(cfg->root, "unmatched");
+        t.admin = fy_conf_get(cfg->root, "admin");
+        t.instance = strdup("ferry");
     }
     cfg->instance = dup_str(t.instance);
     cfg->log_level = t.log_level;
     cfg->max_payload = t.max_payload;
     if (fy_opts_apply(journal_opts, t.journal, NULL, &j, err) != FY_OK) {
         fy_opts_free(journal_opts, &j);
-        goto out;
+        if (!keep_going(all, err)) {
+            goto out;
+        }
+        memset(&j, 0, sizeof(j));
+        j.dir = strdup("?");
     }
     cfg->journal.dir = dup_str(j.dir);
     cfg->journal.segment_bytes = (uint64_t)j.segment_bytes;
@@ -651,13 +693,19 @@ static int load(struct fy_config *cfg, struct fy_err *err)
         struct aconf a = {0};
         if (fy_opts_apply(admin_opts, t.admin, NULL, &a, err) != FY_OK) {
             fy_opts_free(admin_opts, &a);
-            goto out;
+            if (!keep_going(all, err)) {
+                goto out;
+            }
+            memset(&a, 0, sizeof(a));
         }
         if (a.listen != NULL && strrchr(a.listen, ':') == NULL) {
             fy_conf_error(err, fy_conf_get(t.admin, "listen"), 0, "admin.listen '%s': expected "
                           "host:port (e.g. 127.0.0.1:8081)", a.listen);
             fy_opts_free(admin_opts, &a);
-            goto out;
+            if (!keep_going(all, err)) {
+                goto out;
+            }
+            memset(&a, 0, sizeof(a));
         }
         cfg->admin_listen = a.listen != NULL ? dup_str(a.listen) : NULL;
         fy_opts_free(admin_opts, &a);
@@ -668,8 +716,14 @@ static int load(struct fy_config *cfg, struct fy_err *err)
     }
 
     /* sources */
+    if (t.sources == NULL) {
+        t.sources = &empty_list; /* missing: already reported with the top-level options */
+    }
     if (check_list(t.sources, "sources", err) != FY_OK) {
-        goto out;
+        if (!keep_going(all, err)) {
+            goto out;
+        }
+        t.sources = &empty_list;
     }
     cfg->sources = calloc(t.sources->n_children + 1, sizeof(*cfg->sources));
     if (cfg->sources == NULL) {
@@ -678,22 +732,34 @@ static int load(struct fy_config *cfg, struct fy_err *err)
     }
     for (n = t.sources->child; n != NULL; n = n->next) {
         if (load_instance(n, "source", 0, &cfg->sources[cfg->n_sources++], err) != FY_OK) {
-            goto out;
+            if (!keep_going(all, err)) {
+                goto out;
+            }
+            continue;
         }
         for (i = 0; i + 1 < cfg->n_sources; i++) {
-            if (strcmp(cfg->sources[i].name, cfg->sources[cfg->n_sources - 1].name) == 0) {
+            if (same(cfg->sources[i].name, cfg->sources[cfg->n_sources - 1].name)) {
                 const struct fy_node *first = fy_conf_get(cfg->sources[i].node, "name");
                 fy_conf_error(err, fy_conf_get(n, "name"), 0, "duplicate source name '%s' "
                               "(first at %d:%d; expected unique names)", cfg->sources[i].name,
                               first->line, first->col);
-                goto out;
+                if (!keep_going(all, err)) {
+                    goto out;
+                }
+                break;
             }
         }
     }
 
     /* sinks */
+    if (t.sinks == NULL) {
+        t.sinks = &empty_list; /* missing: already reported with the top-level options */
+    }
     if (check_list(t.sinks, "sinks", err) != FY_OK) {
-        goto out;
+        if (!keep_going(all, err)) {
+            goto out;
+        }
+        t.sinks = &empty_list;
     }
     cfg->sinks = calloc(t.sinks->n_children + 1, sizeof(*cfg->sinks));
     if (cfg->sinks == NULL) {
@@ -703,25 +769,37 @@ static int load(struct fy_config *cfg, struct fy_err *err)
     for (n = t.sinks->child; n != NULL; n = n->next) {
         struct fy_sink_conf *sc = &cfg->sinks[cfg->n_sinks++];
         if (load_instance(n, "sink", 1, &sc->inst, err) != FY_OK) {
-            goto out;
+            if (!keep_going(all, err)) {
+                goto out;
+            }
+            continue;
         }
         for (i = 0; i + 1 < cfg->n_sinks; i++) {
-            if (strcmp(cfg->sinks[i].inst.name, sc->inst.name) == 0) {
+            if (same(cfg->sinks[i].inst.name, sc->inst.name)) {
                 const struct fy_node *first = fy_conf_get(cfg->sinks[i].inst.node, "name");
                 fy_conf_error(err, fy_conf_get(n, "name"), 0, "duplicate sink name '%s' "
                               "(first at %d:%d; expected unique names)", sc->inst.name,
                               first->line, first->col);
-                goto out;
+                if (!keep_going(all, err)) {
+                    goto out;
+                }
+                break;
             }
         }
-        if (load_sink_common(n, sc, err) != FY_OK) {
+        if (load_sink_common(n, sc, err) != FY_OK && !keep_going(all, err)) {
             goto out;
         }
     }
 
     /* routes */
+    if (t.routes == NULL) {
+        t.routes = &empty_list; /* missing: already reported with the top-level options */
+    }
     if (check_list(t.routes, "routes", err) != FY_OK) {
-        goto out;
+        if (!keep_going(all, err)) {
+            goto out;
+        }
+        t.routes = &empty_list;
     }
     cfg->routes = calloc(t.routes->n_children + 1, sizeof(*cfg->routes));
     if (cfg->routes == NULL) {
@@ -729,17 +807,20 @@ static int load(struct fy_config *cfg, struct fy_err *err)
         goto out;
     }
     for (n = t.routes->child; n != NULL; n = n->next) {
-        if (load_route(cfg, n, cfg->n_routes++, err) != FY_OK) {
+        if (load_route(cfg, n, cfg->n_routes++, err) != FY_OK && !keep_going(all, err)) {
             goto out;
         }
     }
 
     /* catch-all */
-    if (t.unmatched != NULL) {
+    while (t.unmatched != NULL) { /* once; break = this section is done */
         struct tconf tc = {0};
         if (fy_opts_apply(target_opts, t.unmatched, NULL, &tc, err) != FY_OK) {
             fy_opts_free(target_opts, &tc);
-            goto out;
+            if (!keep_going(all, err)) {
+                goto out;
+            }
+            break;
         }
         cfg->unmatched_sink = tc.sink;
         cfg->unmatched_topic = tc.topic;
@@ -747,12 +828,22 @@ static int load(struct fy_config *cfg, struct fy_err *err)
             const struct fy_node *sn = fy_conf_get(t.unmatched, "sink");
             fy_conf_error(err, sn, 0, "unmatched: unknown sink '%s' (expected the name of one "
                           "of the sinks)", shown(sn));
-            goto out;
+            if (!keep_going(all, err)) {
+                goto out;
+            }
+            break;
         }
         if (cfg->unmatched_topic != NULL &&
-            check_template(fy_conf_get(t.unmatched, "topic"), err) != FY_OK) {
+            check_template(fy_conf_get(t.unmatched, "topic"), err) != FY_OK &&
+            !keep_going(all, err)) {
             goto out;
         }
+        break;
+    }
+    if (all != NULL && all->n > 0) {
+        fy_errlist_sort(all);
+        *err = all->items[0];
+        goto out;
     }
     rc = FY_OK;
 out:
@@ -764,6 +855,11 @@ out:
 }
 
 struct fy_config *fy_config_load(const char *path, struct fy_err *err)
+{
+    return fy_config_load_all(path, NULL, err);
+}
+
+struct fy_config *fy_config_load_all(const char *path, struct fy_errlist *all, struct fy_err *err)
 {
     struct fy_err local = {0};
     struct fy_config *cfg;
@@ -787,7 +883,7 @@ struct fy_config *fy_config_load(const char *path, struct fy_err *err)
         goto fail;
     }
     cfg->root = fy_conf_load(path, err);
-    if (cfg->root == NULL || load(cfg, err) != FY_OK) {
+    if (cfg->root == NULL || load(cfg, err, all) != FY_OK) {
         goto fail;
     }
     return cfg;

@@ -88,6 +88,10 @@ struct fy_config {
 /* Load and fully validate path. NULL + err "FILE:LINE:COL: what is wrong (what was expected)"
  * on the first error. Caller frees with fy_config_free(). */
 struct fy_config *fy_config_load(const char *path, struct fy_err *err);
+
+/* As fy_config_load, but with all set every independent mistake is collected (up to
+ * FY_ERRLIST_MAX, sorted by position; err holds the first), for `ferry check`. */
+struct fy_config *fy_config_load_all(const char *path, struct fy_errlist *all, struct fy_err *err);
 void fy_config_free(struct fy_config *cfg);
 
 /* Keys every sink instance has that the core, not the plugin, parses (NULL-terminated). */

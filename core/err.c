@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const words[FY_ERC_MAX] = {
@@ -75,5 +76,61 @@ void fy_err_clear(struct fy_err *err)
     if (err != NULL) {
         err->code = FY_OK;
         err->msg[0] = '\0';
+    }
+}
+
+void fy_errlist_add(struct fy_errlist *l, const struct fy_err *err)
+{
+    if (l->n > 0 && strcmp(l->items[l->n - 1].msg, err->msg) == 0) {
+        return;
+    }
+    if (l->n >= FY_ERRLIST_MAX) {
+        l->dropped++;
+        return;
+    }
+    l->items[l->n++] = *err;
+}
+
+/* Line and column of "FILE:LINE:COL: ..." as one sortable number; 0 without a position. */
+static long long position(const char *msg)
+{
+    const char *p = strstr(msg, ": ");
+    long line = 0, col = 0;
+    const char *c;
+
+    if (p == NULL) {
+        return 0;
+    }
+    /* walk back over ":LINE:COL" */
+    c = p;
+    while (c > msg && c[-1] >= '0' && c[-1] <= '9') {
+        c--;
+    }
+    if (c == p || c == msg || c[-1] != ':') {
+        return 0;
+    }
+    col = strtol(c, NULL, 10);
+    c--;
+    while (c > msg && c[-1] >= '0' && c[-1] <= '9') {
+        c--;
+    }
+    if (c == msg || c[-1] != ':') {
+        return 0;
+    }
+    line = strtol(c, NULL, 10);
+    return (long long)line * 100000 + col;
+}
+
+void fy_errlist_sort(struct fy_errlist *l)
+{
+    size_t i, j;
+
+    for (i = 1; i < l->n; i++) { /* insertion sort: at most 20, and stable */
+        struct fy_err e = l->items[i];
+        long long pe = position(e.msg);
+        for (j = i; j > 0 && position(l->items[j - 1].msg) > pe; j--) {
+            l->items[j] = l->items[j - 1];
+        }
+        l->items[j] = e;
     }
 }

@@ -47,6 +47,20 @@ void fy_err_prefix(struct fy_err *err, const char *fmt, ...) __attribute__((form
 /* Reset to FY_OK and empty message. */
 void fy_err_clear(struct fy_err *err);
 
+/* Several errors found in one pass (`ferry check` reports every mistake of a file at once). */
+#define FY_ERRLIST_MAX 20
+struct fy_errlist {
+    struct fy_err items[FY_ERRLIST_MAX];
+    size_t n;         /* kept in items */
+    size_t dropped;   /* found beyond FY_ERRLIST_MAX */
+};
+
+/* Append a copy of err (an identical message twice in a row is kept once). */
+void fy_errlist_add(struct fy_errlist *l, const struct fy_err *err);
+/* Order by the "FILE:LINE:COL: " position each message starts with (messages without one
+ * keep their place at the front); stable. */
+void fy_errlist_sort(struct fy_errlist *l);
+
 #ifdef __cplusplus
 }
 #endif

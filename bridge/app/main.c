@@ -126,26 +126,28 @@ static int parse_common(int argc, char **argv, void (*help)(FILE *), const char 
 /* Build and free every route's format and codec context, as the pipeline will: a JavaScript
  * codec is compiled (syntax errors with their line) and codec_options/format_options are
  * checked. fy_config_load cannot, because the JS engine needs fy_js_shutdown() after. */
-static int check_codecs(const struct fy_config *cfg, struct fy_err *err)
+static int check_codecs(const struct fy_config *cfg, struct fy_errlist *all)
 {
-    int rc = FY_OK;
+    int failed = 0;
     size_t i;
 
-    for (i = 0; rc == FY_OK && i < cfg->n_routes; i++) {
+    for (i = 0; i < cfg->n_routes; i++) {
         const struct fy_route_conf *r = &cfg->routes[i];
         const struct fy_format_plugin *f = fy_codec_format_find(r->format);
         const struct fy_payload_plugin *c = r->codec ? fy_codec_payload_find(r->codec) : NULL;
+        struct fy_err err = {0};
+        int rc = FY_OK;
         void *ctx;
 
         if (f != NULL && f->create != NULL) {
-            if ((ctx = f->create(r->format_opts, err)) == NULL) {
+            if ((ctx = f->create(r->format_opts, &err)) == NULL) {
                 rc = FY_ECONFIG;
             } else if (f->destroy != NULL) {
                 f->destroy(ctx);
             }
         }
         if (rc == FY_OK && c != NULL && c->create != NULL) {
-            if ((ctx = c->create(r->codec_opts, err)) == NULL) {
+            if ((ctx = c->create(r->codec_opts, &err)) == NULL) {
                 rc = FY_ECONFIG;
             } else if (c->destroy != NULL) {
                 c->destroy(ctx);
@@ -156,11 +158,29 @@ static int check_codecs(const struct fy_config *cfg, struct fy_err *err)
             if (f != NULL && f->create != NULL && r->format_opts != NULL && c == NULL) {
                 n = r->format_opts;
             }
-            fy_err_prefix(err, "%s:%d:%d: route '%s': ", cfg->path, n->line, n->col, r->name);
+            fy_err_prefix(&err, "%s:%d:%d: route '%s': ", cfg->path, n->line, n->col, r->name);
+            fy_errlist_add(all, &err);
+            failed = 1;
         }
     }
     fy_js_shutdown();
-    return rc;
+    return failed ? FY_ECONFIG : FY_OK;
+}
+
+/* Every mistake of the file, in file order, so that a user fixes it in one round. */
+static void print_errors(const struct fy_errlist *all)
+{
+    size_t i;
+
+    for (i = 0; i < all->n; i++) {
+        fprintf(stderr, "%s\n", all->items[i].msg);
+    }
+    if (all->dropped > 0) {
+        fprintf(stderr, "... and %zu more error(s)\n", all->dropped);
+    }
+    if (all->n > 1) {
+        fprintf(stderr, "%zu errors\n", all->n + all->dropped);
+    }
 }
 
 static int cmd_check(int argc, char **argv)
@@ -168,19 +188,24 @@ static int cmd_check(int argc, char **argv)
     const char *path = NULL;
     int level = -1;
     struct fy_err err = {0};
+    struct fy_errlist all = {0};
     struct fy_config *cfg;
     int rc = parse_common(argc, argv, check_usage, &path, &level);
 
     if (rc != 0) {
         return rc < 0 ? 0 : rc;
     }
-    cfg = fy_config_load(path, &err);
+    cfg = fy_config_load_all(path, &all, &err);
     if (cfg == NULL) {
-        fprintf(stderr, "%s\n", err.msg);
+        if (all.n == 0) {
+            fy_errlist_add(&all, &err); /* not a per-item mistake: unreadable file, YAML syntax */
+        }
+        print_errors(&all);
         return FY_EXIT_CONFIG;
     }
-    if (check_codecs(cfg, &err) != FY_OK) {
-        fprintf(stderr, "%s\n", err.msg);
+    if (check_codecs(cfg, &all) != FY_OK) {
+        fy_errlist_sort(&all);
+        print_errors(&all);
         fy_config_free(cfg);
         return FY_EXIT_CONFIG;
     }
