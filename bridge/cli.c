@@ -7,6 +7,8 @@
 #include "core/buf.h"
 #include "core/file.h"
 #include "core/log.h"
+#include "core/opts_doc.h"
+#include "core/plugin.h"
 #include "core/record.h"
 #include "bridge/deadletter.h"
 #include "bridge/envelope.h"
@@ -14,6 +16,8 @@
 #include "bridge/pipeline.h"
 #include "codecs/codec.h"
 #include "codecs/js/js_engine.h"
+#include "sinks/sink.h"
+#include "sources/source.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -814,4 +818,110 @@ int fy_cli_status(int argc, char **argv)
     fy_buf_free(&body);
     fy_config_free(cfg);
     return rc;
+}
+
+/* ==== plugins, help ==== */
+
+/* One compiled-in plugin, whatever its kind. */
+struct plugin_row {
+    enum fy_plugin_kind kind;
+    const char *name, *description;
+    const struct fy_opt *opts;
+};
+
+/* Every plugin compiled in, in kind order; returns the count (at most max). */
+static size_t all_plugins(struct plugin_row *rows, size_t max)
+{
+    const struct fy_source_plugin *const *src = fy_source_plugins();
+    const struct fy_format_plugin *const *fmt = fy_codec_formats();
+    const struct fy_payload_plugin *const *cod = fy_codec_payloads();
+    const struct fy_sink_plugin *const *snk = fy_sink_plugins();
+    size_t n = 0;
+
+#define ROW(K, P)                                                                               \
+    if (n < max) {                                                                              \
+        rows[n++] = (struct plugin_row){K, (P)->name, (P)->description, (P)->opts};             \
+    }
+    for (; *src != NULL; src++) {
+        ROW(FY_PLUGIN_SOURCE, *src)
+    }
+    for (; *fmt != NULL; fmt++) {
+        ROW(FY_PLUGIN_FORMAT, *fmt)
+    }
+    for (; *cod != NULL; cod++) {
+        ROW(FY_PLUGIN_CODEC, *cod)
+    }
+    for (; *snk != NULL; snk++) {
+        ROW(FY_PLUGIN_SINK, *snk)
+    }
+#undef ROW
+    return n;
+}
+
+int fy_cli_plugins(int argc, char **argv)
+{
+    struct plugin_row rows[64];
+    size_t n = all_plugins(rows, 64), i;
+    int json = argc > 1 && strcmp(argv[1], "--json") == 0;
+
+    if (argc > 1 && !json) {
+        fprintf(stderr, "Usage: ferry plugins [--json]\n\nList the sources, network formats, "
+                        "payload codecs and sinks compiled into this Ferry.\n");
+        return strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ? 0 : 2;
+    }
+    if (json) {
+        cJSON *arr = cJSON_CreateArray();
+        char *txt;
+        for (i = 0; i < n; i++) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "kind", fy_plugin_kind_name(rows[i].kind));
+            cJSON_AddStringToObject(o, "name", rows[i].name);
+            cJSON_AddStringToObject(o, "description", rows[i].description);
+            cJSON_AddNumberToObject(o, "abi", FY_PLUGIN_ABI);
+            cJSON_AddItemToArray(arr, o);
+        }
+        txt = cJSON_Print(arr);
+        printf("%s\n", txt != NULL ? txt : "[]");
+        free(txt);
+        cJSON_Delete(arr);
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        printf("%-7s %-15s %s\n", fy_plugin_kind_name(rows[i].kind), rows[i].name,
+               rows[i].description);
+    }
+    printf("\nOptions of one: ferry help KIND NAME (e.g. ferry help sink webhook)\n");
+    return 0;
+}
+
+int fy_cli_help(int argc, char **argv)
+{
+    struct plugin_row rows[64];
+    size_t n = all_plugins(rows, 64), i;
+    enum fy_opts_doc_format fmt = FY_OPTS_DOC_TEXT;
+
+    if (argc > 3 && strcmp(argv[3], "--markdown") == 0) {
+        fmt = FY_OPTS_DOC_MARKDOWN;
+    } else if (argc > 3 && strcmp(argv[3], "--json") == 0) {
+        fmt = FY_OPTS_DOC_JSON;
+    }
+    if (argc < 3 || argc > 4) {
+        fprintf(stderr, "Usage: ferry help KIND NAME [--markdown|--json]\n\nEvery option of "
+                        "one plugin: type, default, unit, range, flags and what it does.\n"
+                        "KIND is source, format, codec or sink; 'ferry plugins' lists them.\n");
+        return 2;
+    }
+    for (i = 0; i < n; i++) {
+        if (strcmp(fy_plugin_kind_name(rows[i].kind), argv[1]) == 0 &&
+            strcmp(rows[i].name, argv[2]) == 0) {
+            if (fmt == FY_OPTS_DOC_TEXT) {
+                printf("%s %s: %s\n\nOptions:\n", argv[1], rows[i].name, rows[i].description);
+            }
+            fy_opts_doc(rows[i].opts, fmt, stdout);
+            return 0;
+        }
+    }
+    fprintf(stderr, "ferry: no %s plugin '%s' in this build (see 'ferry plugins')\n", argv[1],
+            argv[2]);
+    return 2;
 }

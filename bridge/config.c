@@ -572,6 +572,10 @@ static int load_route(struct fy_config *cfg, const struct fy_node *item, size_t 
                       "of: %s)", shown(fy_conf_get(item, "format")), list);
         goto out;
     }
+    if (fy_plugin_check(FY_PLUGIN_FORMAT, fp->abi, fp->name, &terr) != FY_OK) {
+        fy_conf_error(err, fy_conf_get(item, "format"), 0, "%s", terr.msg);
+        goto out;
+    }
     if (rc->format_opts != NULL && fp->create == NULL) {
         fy_conf_error(err, fy_conf_get(item, "format_options"), 1, "format '%s' takes no "
                       "format_options (expected only with generic-json)", rc->format);
@@ -602,6 +606,10 @@ static int load_route(struct fy_config *cfg, const struct fy_node *item, size_t 
             }
             fy_conf_error(err, fy_conf_get(item, "codec"), 0, "unknown codec '%s' (expected "
                           "one of: %s)", shown(fy_conf_get(item, "codec")), list);
+            goto out;
+        }
+        if (fy_plugin_check(FY_PLUGIN_CODEC, pp->abi, pp->name, &terr) != FY_OK) {
+            fy_conf_error(err, fy_conf_get(item, "codec"), 0, "%s", terr.msg);
             goto out;
         }
         /* The codec is not built here: a JavaScript codec starts an engine whose process-wide

@@ -5,18 +5,16 @@
 
 #include "core/err.h"
 #include "core/conf.h"
+#include "core/plugin.h"
 #include "codecs/uplink.h"
 
 #include <cjson/cJSON.h>
 
-#define FY_PLUGIN_ABI 1
 
 /* A network format: parses what a network server publishes. Pure: no I/O, no globals, safe
  * to call concurrently. Fuzzed. */
 struct fy_format_plugin {
-    int abi;                 /* FY_PLUGIN_ABI */
-    const char *name;        /* value of `format:` in a route */
-    const char *description;
+    FY_PLUGIN_HEADER;        /* abi, name (value of `format:`), description, format_options */
     /* Parse in into out (initialized by the caller with fy_uplink_init). On error returns
      * FY_EDECODE (or FY_ETOOBIG) with a reason; out is then cleared by the caller. */
     int (*decode)(const struct fy_msg *in, struct fy_uplink *out, struct fy_err *err);
@@ -37,9 +35,7 @@ struct fy_format_plugin {
 
 /* A device payload codec instance (the "unpacker"): decodes up->payload into an object. */
 struct fy_payload_plugin {
-    int abi;
-    const char *name;        /* value of `codec:` in a route */
-    const char *description;
+    FY_PLUGIN_HEADER;        /* abi, name (value of `codec:`), description, codec_options */
     /* Create a context from the route's codec options (node may be NULL). NULL + err on error. */
     void *(*create)(const struct fy_node *opts, struct fy_err *err);
     /* Decode; *out receives a new object (caller frees with cJSON_Delete). FY_EDECODE with

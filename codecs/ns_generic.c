@@ -148,6 +148,7 @@ const struct fy_format_plugin fy_format_generic_json = {
     .abi = FY_PLUGIN_ABI,
     .name = "generic-json",
     .description = "any JSON uplink, field paths from format_options",
+    .opts = generic_opts,
     .decode = generic_decode,
     .create = generic_create,
     .decode_ctx = generic_decode_ctx,

@@ -219,6 +219,7 @@ const struct fy_payload_plugin fy_payload_cayenne = {
     .abi = FY_PLUGIN_ABI,
     .name = "cayenne-lpp",
     .description = "Cayenne Low Power Payload (all standard and extended types)",
+    .opts = lpp_opts,
     .create = lpp_create,
     .decode = lpp_decode,
     .destroy = lpp_destroy,

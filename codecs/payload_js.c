@@ -150,6 +150,7 @@ const struct fy_payload_plugin fy_payload_javascript = {
     .abi = FY_PLUGIN_ABI,
     .name = "javascript",
     .description = "TTN/ChirpStack JavaScript decoder (decodeUplink) in SpiderMonkey",
+    .opts = js_opts_tbl,
     .create = js_create,
     .decode = js_decode,
     .destroy = js_destroy,

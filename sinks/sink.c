@@ -22,8 +22,11 @@ struct fy_sink *fy_sink_create(const struct fy_sink_plugin *plugin, const char *
 {
     struct fy_sink *snk;
 
-    if (plugin == NULL || name == NULL || plugin->abi != FY_SINK_ABI) {
-        fy_err_set(err, FY_EINVAL, "sink '%s': bad plugin", name ? name : "?");
+    if (plugin == NULL || name == NULL ||
+        fy_plugin_check(FY_PLUGIN_SINK, plugin->abi, plugin->name, err) != FY_OK) {
+        if (plugin == NULL || name == NULL) {
+            fy_err_set(err, FY_EINVAL, "sink '%s': no plugin", name ? name : "?");
+        }
         return NULL;
     }
     snk = calloc(1, sizeof(*snk));

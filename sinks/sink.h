@@ -10,12 +10,13 @@
 #include "core/conf.h"
 #include "core/err.h"
 #include "core/opts.h"
+#include "core/plugin.h"
 #include "core/record.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define FY_SINK_ABI 1
+#define FY_SINK_ABI FY_PLUGIN_ABI /* the one ABI version of core/plugin.h */
 
 enum fy_sink_result {
     FY_SINK_OK = 0, /* remote accepted; the journal cursor may advance */
@@ -26,10 +27,7 @@ enum fy_sink_result {
 struct fy_sink; /* instance: owned by the bridge, opaque to plugins */
 
 struct fy_sink_plugin {
-    int abi;                 /* FY_SINK_ABI */
-    const char *name;        /* value of `type:` in config */
-    const char *description;
-    const struct fy_opt *opts; /* plugin options, terminated by {0} */
+    FY_PLUGIN_HEADER;        /* abi, name (value of `type:`), description, opts */
     size_t ctx_size;         /* the host allocates ctx (zeroed) and fills opts into it */
     /* Connect/prepare. May not block for long: connection problems surface as RETRY later. */
     int (*init)(struct fy_sink *snk, void *ctx, struct fy_err *err);

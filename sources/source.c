@@ -23,8 +23,11 @@ struct fy_source *fy_source_create(const struct fy_source_plugin *plugin, const 
 {
     struct fy_source *src;
 
-    if (plugin == NULL || name == NULL || plugin->abi != FY_SOURCE_ABI) {
-        fy_err_set(err, FY_EINVAL, "source '%s': bad plugin", name ? name : "?");
+    if (plugin == NULL || name == NULL ||
+        fy_plugin_check(FY_PLUGIN_SOURCE, plugin->abi, plugin->name, err) != FY_OK) {
+        if (plugin == NULL || name == NULL) {
+            fy_err_set(err, FY_EINVAL, "source '%s': no plugin", name ? name : "?");
+        }
         return NULL;
     }
     src = calloc(1, sizeof(*src));

@@ -11,11 +11,12 @@
 #include "core/conf.h"
 #include "core/err.h"
 #include "core/opts.h"
+#include "core/plugin.h"
 #include "core/msg.h"
 
 #include <stddef.h>
 
-#define FY_SOURCE_ABI 1
+#define FY_SOURCE_ABI FY_PLUGIN_ABI /* the one ABI version of core/plugin.h */
 
 struct fy_source;
 
@@ -24,10 +25,7 @@ struct fy_source;
 typedef int (*fy_source_emit_fn)(void *arg, struct fy_source *src, const struct fy_msg *msg);
 
 struct fy_source_plugin {
-    int abi;                  /* FY_SOURCE_ABI */
-    const char *name;         /* value of `type:` */
-    const char *description;
-    const struct fy_opt *opts;
+    FY_PLUGIN_HEADER;         /* abi, name (value of `type:`), description, opts */
     size_t ctx_size;
     int (*init)(struct fy_source *src, void *ctx, struct fy_err *err);
     /* Connect and subscribe; reconnects by itself afterwards. */

@@ -38,6 +38,8 @@ static void usage(FILE *out)
             "  dlq list|show|replay   inspect and replay dead letters (see dlq --help)\n"
             "  journal stat -c FILE   journal segments, bytes, per-sink lag, dead letters\n"
             "  status -c FILE         a running Ferry's sinks (health, lag), journal, counters\n"
+            "  plugins [--json]       the sources, formats, codecs and sinks in this build\n"
+            "  help KIND NAME         every option of one plugin (ferry help sink webhook)\n"
             "  version                print the version\n"
             "  help                   this text\n"
             "\n"
@@ -267,6 +269,12 @@ int main(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : NULL;
 
+    if (cmd != NULL && strcmp(cmd, "help") == 0 && argc > 2) {
+        return fy_cli_help(argc - 1, argv + 1);
+    }
+    if (cmd != NULL && strcmp(cmd, "plugins") == 0) {
+        return fy_cli_plugins(argc - 1, argv + 1);
+    }
     if (cmd == NULL || strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
         strcmp(cmd, "-h") == 0) {
         usage(cmd == NULL ? stderr : stdout);
