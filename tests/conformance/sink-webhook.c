@@ -37,7 +37,7 @@ static int teardown(void)
 
 static void test_live(void)
 {
-    const struct fy_sink_kit k = {"webhook", live, 2500, 30000, FY_SINK_OK};
+    const struct fy_sink_kit k = {"webhook", live, 500, 30000, FY_SINK_OK};
     CU_ASSERT_EQUAL(fy_sink_kit_deliver(&k), 0);
 }
 

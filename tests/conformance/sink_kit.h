@@ -19,8 +19,9 @@ struct fy_sink_kit {
 
 /* (a) every accepted submit completes exactly once, with k->expect (completions counted per
  * ticket); (b) after FY_EAGAIN no completion arrives for that ticket, and the kit polls and
- * resubmits it; (c) a burst submitted and then drained at once (as on stop) is completed within
- * the timeout and drain returns FY_OK; no single submit/poll/drain call blocks longer than the
+ * resubmits it (never more than fy_sink_max_inflight outstanding, as the host); (c) a burst
+ * submitted and then drained at once (as on stop) is completed within the timeout and drain
+ * returns FY_OK; no single submit/poll/drain call blocks longer than the
  * timeout. Returns the number of failed checks. */
 int fy_sink_kit_deliver(const struct fy_sink_kit *k);
 
