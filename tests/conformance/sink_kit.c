@@ -101,7 +101,6 @@ static struct fy_node *kit_conf(const struct fy_sink_kit *k, const char *extra, 
 {
     char y[8192];
     int i, lines = 0;
-
     const char *yaml = k->yaml != NULL ? k->yaml : "";
     const char *nl = *yaml != '\0' && yaml[strlen(yaml) - 1] != '\n' ? "\n" : "";
 
@@ -254,7 +253,7 @@ int fy_sink_kit_deliver(const struct fy_sink_kit *k)
         fails += check_counts(k, &s, "submit+poll");
         fprintf(stderr, "\n  sink kit [%s]: %d records, %d FY_EAGAIN (max_inflight %zu)%s\n",
                 k->plugin, n, eagains, fy_sink_max_inflight(snk),
-                eagains == 0 ? ": the sink never pushed back (fine: FY_EAGAIN is optional below max_inflight)"
+                eagains == 0 ? ": the sink never pushed back (fine: FY_EAGAIN is optional)"
                              : "");
         t0 = now_ms();
         fy_sink_destroy(snk);
