@@ -11,8 +11,8 @@
 #include "core/b64.h"
 #include "core/buf.h"
 #include "core/log.h"
-#include "sinks/webhook/oauth.h"
-#include "sinks/webhook/ssrf.h"
+#include "core/http/oauth.h"
+#include "core/http/ssrf.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>

@@ -1,7 +1,7 @@
 /* test_ssrf.c - the webhook SSRF guard's address classification, every range of
  * docs/reliability.md's list and the public addresses just outside each, without sending anything
  * (the guard in action, at connect time, is tested in 30-sink-webhook against loopback). */
-#include "sinks/webhook/ssrf.h"
+#include "core/http/ssrf.h"
 #include "tests/unit/assert.h"
 
 #include <CUnit/CUnit.h>

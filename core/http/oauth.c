@@ -1,10 +1,10 @@
 /* oauth.c - OAuth2 access tokens for the webhook sink (see oauth.h). */
-#include "sinks/webhook/oauth.h"
+#include "core/http/oauth.h"
 
 #include "core/buf.h"
 #include "core/file.h"
 #include "core/log.h"
-#include "sinks/webhook/ssrf.h"
+#include "core/http/ssrf.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>

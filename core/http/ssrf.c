@@ -1,5 +1,5 @@
 /* ssrf.c - the SSRF guard (see ssrf.h). */
-#include "sinks/webhook/ssrf.h"
+#include "core/http/ssrf.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
