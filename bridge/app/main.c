@@ -7,6 +7,7 @@
 #include "codecs/js/js_engine.h"
 
 #include <getopt.h>
+#include <curl/curl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -268,6 +269,9 @@ static int cmd_run(int argc, char **argv)
 int main(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : NULL;
+
+    /* once per process, before any thread: every HTTP plugin (core/http) relies on it */
+    curl_global_init(CURL_GLOBAL_DEFAULT);
 
     if (cmd != NULL && strcmp(cmd, "help") == 0 && argc > 2) {
         return fy_cli_help(argc - 1, argv + 1);

@@ -3,7 +3,9 @@
 
 #include "core/buf.h"
 #include "core/file.h"
+#include "core/clock.h"
 #include "core/log.h"
+#include "core/redact.h"
 #include "core/http/ssrf.h"
 
 #include <cjson/cJSON.h>
@@ -29,15 +31,8 @@ struct fy_oauth {
     int64_t expires_ms;       /* when the cached token expires (wall clock) */
     int64_t renew_ms;         /* when to fetch a new one (before expiry) */
     uint64_t fetches;
+    char token_url_shown[512]; /* token_url with user-info and query values hidden */
 };
-
-static int64_t wall_ms(void)
-{
-    struct timeval tv;
-
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 static char *dup_or_null(const char *s)
 {
@@ -166,6 +161,7 @@ struct fy_oauth *fy_oauth_create(const struct fy_oauth_conf *c, struct fy_err *e
     }
     o->c = *c;
     o->c.token_url = dup_or_null(c->token_url);
+    fy_redact_url(c->token_url, o->token_url_shown, sizeof(o->token_url_shown));
     o->c.client_id = dup_or_null(c->client_id);
     o->c.client_secret = dup_or_null(c->client_secret);
     o->c.scope = dup_or_null(c->scope);
@@ -254,7 +250,7 @@ static int refused(struct fy_oauth *o, long status, const struct fy_buf *resp,
         cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "error_description"));
     int rc;
 
-    rc = fy_err_set(err, FY_EIO, "token endpoint %s: HTTP %ld%s%s%s%.200s%s", o->c.token_url,
+    rc = fy_err_set(err, FY_EIO, "token endpoint %s: HTTP %ld%s%s%s%.200s%s", o->token_url_shown,
                     status, code ? ": " : "", code ? code : "", desc ? " (" : "",
                     desc ? desc : "", desc ? ")" : "");
     cJSON_Delete(j);
@@ -334,7 +330,7 @@ static int fetch(struct fy_oauth *o, struct fy_err *err)
     o->fetches++;
 
     if (cc != CURLE_OK) {
-        rc = fy_err_set(err, FY_EIO, "token endpoint %s: %s", o->c.token_url,
+        rc = fy_err_set(err, FY_EIO, "token endpoint %s: %s", o->token_url_shown,
                         guard.why[0] != '\0' ? guard.why : curl_easy_strerror(cc));
         goto out;
     }
@@ -349,13 +345,13 @@ static int fetch(struct fy_oauth *o, struct fy_err *err)
     rt = cJSON_GetObjectItemCaseSensitive(j, "refresh_token");
     if (!cJSON_IsString(at) || at->valuestring[0] == '\0') {
         rc = fy_err_set(err, FY_EIO, "token endpoint %s: HTTP %ld without an access_token "
-                        "(expected a JSON token response, RFC 6749 5.1)", o->c.token_url,
+                        "(expected a JSON token response, RFC 6749 5.1)", o->token_url_shown,
                         status);
         goto out;
     }
     if (cJSON_IsString(tt) && strcasecmp(tt->valuestring, "bearer") != 0) {
         rc = fy_err_set(err, FY_EIO, "token endpoint %s: token_type '%.40s' is not supported "
-                        "(expected Bearer)", o->c.token_url, tt->valuestring);
+                        "(expected Bearer)", o->token_url_shown, tt->valuestring);
         goto out;
     }
     if (cJSON_IsNumber(ei) && ei->valuedouble > 0) {
@@ -381,11 +377,11 @@ static int fetch(struct fy_oauth *o, struct fy_err *err)
         rc = fy_err_set(err, FY_ENOMEM, "out of memory");
         goto out;
     }
-    now = wall_ms();
+    now = fy_clock_wall_ms();
     o->expires_ms = now + life_ms;
     o->renew_ms = o->expires_ms - (life_ms / 10 < 30000 ? life_ms / 10 : 30000);
     fy_log_info(o->c.tag, "OAuth2 access token fetched from %s, valid %lld s",
-                o->c.token_url, (long long)(life_ms / 1000));
+                o->token_url_shown, (long long)(life_ms / 1000));
 out:
     if (j != NULL) {
         /* wipe the tokens in the parsed copy and in the response */
@@ -408,12 +404,12 @@ out:
 int fy_oauth_token(struct fy_oauth *o, const char **token, int *fresh, struct fy_err *err)
 {
     *fresh = 0;
-    if (o->access == NULL || wall_ms() >= o->renew_ms) {
+    if (o->access == NULL || fy_clock_wall_ms() >= o->renew_ms) {
         if (fetch(o, err) != FY_OK) {
             /* a token that is still valid keeps serving while the refresh fails */
-            if (o->access != NULL && wall_ms() < o->expires_ms) {
+            if (o->access != NULL && fy_clock_wall_ms() < o->expires_ms) {
                 fy_log_warn(o->c.tag, "early token refresh failed, the current one is valid "
-                            "for %lld s more: %s", (long long)((o->expires_ms - wall_ms()) / 1000),
+                            "for %lld s more: %s", (long long)((o->expires_ms - fy_clock_wall_ms()) / 1000),
                             err->msg);
                 *token = o->access;
                 return FY_OK;

@@ -10,9 +10,12 @@
 
 #include "core/b64.h"
 #include "core/buf.h"
+#include "core/clock.h"
+#include "core/http/http.h"
 #include "core/log.h"
+#include "core/redact.h"
+#include "core/template.h"
 #include "core/http/oauth.h"
-#include "core/http/ssrf.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -85,7 +88,9 @@ struct webhook {
     /* state */
     struct fy_sink *snk;
     CURLM *multi;
-    struct curl_slist *resolve_list;  /* CURLOPT_RESOLVE entries "host:port:address" */
+    struct curl_slist *resolve_list;
+    struct fy_http_transport transport; /* borrowed pointers into the options above */
+    char url_shown[512];                /* url with user-info and query values hidden */  /* CURLOPT_RESOLVE entries "host:port:address" */
     int templated;             /* url or a header uses {fields} of the envelope */
     struct batch *open;        /* collecting, one per target (list through next) */
     size_t n_open;
@@ -154,14 +159,6 @@ static const struct fy_opt webhook_opts[] = {
                   "--resolve); still subject to the SSRF guard"),
     {0},
 };
-
-static int64_t now_ms(void)
-{
-    struct timeval tv;
-
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 /* ==== templates: {field} of the envelope in the URL's path/query and in header values ==== */
 
@@ -255,10 +252,11 @@ static int webhook_check(void *ctx, struct fy_err *err)
     struct webhook *w = ctx;
     size_t i;
 
+    fy_redact_url(w->url, w->url_shown, sizeof(w->url_shown));
     if (strncmp(w->url, "https://", 8) != 0 &&
         !(w->allow_insecure && strncmp(w->url, "http://", 7) == 0)) {
         return fy_err_set(err, FY_ECONFIG, "url '%s': https:// required (http:// only with "
-                          "allow_insecure: true)", w->url);
+                          "allow_insecure: true)", w->url_shown);
     }
     {
         const char *host = strstr(w->url, "://");
@@ -267,15 +265,16 @@ static int webhook_check(void *ctx, struct fy_err *err)
         hl = strcspn(host, "/?#");
         if (memchr(host, '{', hl) != NULL) {
             return fy_err_set(err, FY_ECONFIG, "url '%s': templates may only be used in the "
-                              "path and query; the host must be literal", w->url);
+                              "path and query; the host must be literal", w->url_shown);
         }
         if (tmpl_check("url", w->url, err) != FY_OK) {
             return FY_ECONFIG;
         }
-        if (!w->allow_private && fy_ssrf_host_internal(host, hl)) {
+        if (!w->allow_private && (fy_ssrf_host_internal(host, hl) ||
+                                  fy_http_url_internal(w->url) == 1)) {
             return fy_err_set(err, FY_ECONFIG, "url '%s': the host is a loopback or private "
                               "address, refused by the SSRF guard (expected a public host, or "
-                              "allow_private_networks: true)", w->url);
+                              "allow_private_networks: true)", w->url_shown);
         }
     }
     for (i = 0; i < w->resolve.n; i++) {
@@ -395,8 +394,12 @@ static int webhook_init(struct fy_sink *snk, void *ctx, struct fy_err *err)
             w->templated |= strchr(w->headers.items[i].value, '{') != NULL;
         }
     }
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    w->multi = curl_multi_init();
+    w->transport = (struct fy_http_transport){
+        .ca_file = w->ca_file, .cert_file = w->cert_file, .key_file = w->key_file,
+        .timeout_ms = w->timeout_ms, .connect_timeout_ms = w->connect_timeout_ms,
+        .allow_private = w->allow_private, .resolve = w->resolve_list,
+        .user_agent = "ferry-webhook/0.1"};
+    w->multi = curl_multi_init(); /* curl_global_init() ran once in main() */
     if (w->multi == NULL) {
         return fy_err_set(err, FY_ENOMEM, "cannot create a curl multi handle");
     }
@@ -477,37 +480,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
     struct batch *b = arg;
     size_t len = size * n;
 
-    if (len > 12 && strncasecmp(p, "retry-after:", 12) == 0) {
-        size_t k = 12;
-        while (k < len && (p[k] == ' ' || p[k] == '\t')) {
-            k++;
-        }
-        snprintf(b->retry_after, sizeof(b->retry_after), "%.*s", (int)(len - k), p + k);
-        b->retry_after[strcspn(b->retry_after, "\r\n")] = '\0';
-    }
+    fy_http_header_value(p, len, "retry-after", b->retry_after, sizeof(b->retry_after));
     return len;
-}
-
-/* Retry-After as delta-seconds or an HTTP-date, in ms from now; -1 if absent/invalid. */
-static int64_t retry_after_ms(const char *v)
-{
-    char *end;
-    long long s;
-    time_t t;
-
-    if (v == NULL || *v == '\0') {
-        return -1;
-    }
-    s = strtoll(v, &end, 10);
-    if (end != v && *end == '\0' && s >= 0) {
-        return s > 3600 ? 3600000 : s * 1000;
-    }
-    t = curl_getdate(v, NULL);
-    if (t < 0) {
-        return -1;
-    }
-    s = (long long)t * 1000 - now_ms();
-    return s < 0 ? 0 : s > 3600000 ? 3600000 : s;
 }
 
 static int build_body(struct webhook *w, struct batch *b)
@@ -554,7 +528,7 @@ static struct curl_slist *sign(struct webhook *w, struct batch *b, struct curl_s
     char *sig;
     struct fy_buf msg;
 
-    snprintf(ts, sizeof(ts), "%lld", (long long)(now_ms() / 1000));
+    snprintf(ts, sizeof(ts), "%lld", (long long)(fy_clock_wall_ms() / 1000));
     fy_buf_init(&msg, b->req.len + 256);
     fy_buf_printf(&msg, "%s.%s.", b->items[0].id, ts);
     fy_buf_add(&msg, b->req.data, b->req.len);
@@ -573,42 +547,6 @@ static struct curl_slist *sign(struct webhook *w, struct batch *b, struct curl_s
 }
 
 /* Replace b->req by its gzip encoding (RFC 1952). */
-static int gzip_body(struct batch *b)
-{
-    z_stream z;
-    struct fy_buf out;
-    int zrc;
-
-    memset(&z, 0, sizeof(z));
-    if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
-        Z_OK) {
-        return FY_ENOMEM;
-    }
-    fy_buf_init(&out, b->req.len + b->req.len / 8 + 1024);
-    if (fy_buf_add(&out, NULL, 0) != FY_OK) {
-        deflateEnd(&z);
-        return FY_ENOMEM;
-    }
-    z.next_in = (Bytef *)b->req.data;
-    z.avail_in = (uInt)b->req.len;
-    do {
-        unsigned char chunk[16384];
-        z.next_out = chunk;
-        z.avail_out = sizeof(chunk);
-        zrc = deflate(&z, Z_FINISH);
-        if (zrc == Z_STREAM_ERROR ||
-            fy_buf_add(&out, chunk, sizeof(chunk) - z.avail_out) != FY_OK) {
-            deflateEnd(&z);
-            fy_buf_free(&out);
-            return FY_ENOMEM;
-        }
-    } while (zrc != Z_STREAM_END);
-    deflateEnd(&z);
-    fy_buf_free(&b->req);
-    b->req = out;
-    return FY_OK;
-}
-
 static int start(struct webhook *w, struct batch *b)
 {
     static const char *const ctypes[] = {"application/json", "application/x-ndjson",
@@ -659,7 +597,7 @@ static int start(struct webhook *w, struct batch *b)
         b->headers = sign(w, b, b->headers); /* over the body before compression */
     }
     if (w->compression == 1) {
-        if (gzip_body(b) != FY_OK) {
+        if (fy_http_gzip(&b->req) != FY_OK) {
             return FY_ENOMEM;
         }
         b->headers = curl_slist_append(b->headers, "Content-Encoding: gzip");
@@ -670,40 +608,16 @@ static int start(struct webhook *w, struct batch *b)
     }
     b->guard.why[0] = '\0';
     curl_easy_setopt(b->easy, CURLOPT_URL, b->url != NULL ? b->url : w->url);
-    curl_easy_setopt(b->easy, CURLOPT_PROXY, ""); /* no proxy from the environment */
-    if (w->resolve_list != NULL) {
-        curl_easy_setopt(b->easy, CURLOPT_RESOLVE, w->resolve_list);
-    }
-    if (!w->allow_private) {
-        curl_easy_setopt(b->easy, CURLOPT_OPENSOCKETFUNCTION, fy_ssrf_open_socket);
-        curl_easy_setopt(b->easy, CURLOPT_OPENSOCKETDATA, &b->guard);
-    }
+    fy_http_setup(b->easy, &w->transport, &b->guard);
     curl_easy_setopt(b->easy, CURLOPT_POST, 1L);
     curl_easy_setopt(b->easy, CURLOPT_POSTFIELDS, b->req.data);
     curl_easy_setopt(b->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)b->req.len);
     curl_easy_setopt(b->easy, CURLOPT_HTTPHEADER, b->headers);
-    curl_easy_setopt(b->easy, CURLOPT_TIMEOUT_MS, (long)w->timeout_ms);
-    curl_easy_setopt(b->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)w->connect_timeout_ms);
-    curl_easy_setopt(b->easy, CURLOPT_FOLLOWLOCATION, 0L); /* never follow redirects */
-    curl_easy_setopt(b->easy, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(b->easy, CURLOPT_SSL_VERIFYHOST, 2L);
-    curl_easy_setopt(b->easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-    curl_easy_setopt(b->easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(b->easy, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(b->easy, CURLOPT_WRITEDATA, b);
     curl_easy_setopt(b->easy, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(b->easy, CURLOPT_HEADERDATA, b);
     curl_easy_setopt(b->easy, CURLOPT_PRIVATE, b);
-    curl_easy_setopt(b->easy, CURLOPT_USERAGENT, "ferry-webhook/0.1");
-    if (w->ca_file != NULL) {
-        curl_easy_setopt(b->easy, CURLOPT_CAINFO, w->ca_file);
-    }
-    if (w->cert_file != NULL) {
-        curl_easy_setopt(b->easy, CURLOPT_SSLCERT, w->cert_file);
-    }
-    if (w->key_file != NULL) {
-        curl_easy_setopt(b->easy, CURLOPT_SSLKEY, w->key_file);
-    }
     if (w->auth == 1) {
         curl_easy_setopt(b->easy, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
         curl_easy_setopt(b->easy, CURLOPT_USERNAME, w->username);
@@ -805,7 +719,7 @@ static void close_one(struct webhook *w, struct batch *b)
 /* Close open batches: every one (all), else those past batch_max_wait_ms. */
 static void close_open(struct webhook *w, int all)
 {
-    int64_t now = now_ms();
+    int64_t now = fy_clock_mono_ms();
     struct batch *b = w->open, *next;
 
     for (; b != NULL; b = next) {
@@ -855,8 +769,10 @@ static void finished(struct webhook *w, CURLMsg *m)
     long status = 0;
     char reason[800];
     CURLcode result = m->data.result; /* m is freed by curl_multi_remove_handle */
+    char where[512]; /* the URL as shown: user-info and query values hidden */
 
     curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&b);
+    fy_redact_url(b->url != NULL ? b->url : w->url, where, sizeof(where));
     curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &status);
     curl_multi_remove_handle(w->multi, m->easy_handle);
     curl_easy_cleanup(m->easy_handle);
@@ -874,19 +790,19 @@ static void finished(struct webhook *w, CURLMsg *m)
     }
     if (result != CURLE_OK && b->guard.why[0] != '\0') {
         snprintf(reason, sizeof(reason), "ssrf_blocked: %s: %s",
-                 b->url != NULL ? b->url : w->url, b->guard.why);
+                 where, b->guard.why);
         fy_log_error(fy_sink_tag(w->snk), "SSRF guard: %s", reason);
         complete_all(w, b, FY_SINK_REJECT, reason);
     } else if (result != CURLE_OK) {
         snprintf(reason, sizeof(reason), "%s from %s", curl_easy_strerror(result),
-                 b->url != NULL ? b->url : w->url);
+                 where);
         complete_all(w, b, FY_SINK_RETRY, reason);
     } else if (status >= 200 && status < 300) {
         complete_all(w, b, FY_SINK_OK, NULL);
     } else if (status == 401 && w->oauth != NULL && !b->auth_retried) {
         /* the token expired early or was revoked: fetch a new one and send again, once */
         fy_log_warn(fy_sink_tag(w->snk), "HTTP 401 from %s: fetching a new OAuth2 access "
-                    "token and sending the batch again", b->url != NULL ? b->url : w->url);
+                    "token and sending the batch again", where);
         fy_oauth_invalidate(w->oauth, b->token);
         b->auth_retried = 1;
         enqueue(w, b, 1);
@@ -895,19 +811,19 @@ static void finished(struct webhook *w, CURLMsg *m)
         fy_oauth_invalidate(w->oauth, b->token);
         snprintf(reason, sizeof(reason), "HTTP 401 from %s with a newly fetched OAuth2 token: "
                  "the endpoint refuses this client's tokens (check client_id, scope, "
-                 "audience): %.*s", b->url != NULL ? b->url : w->url, (int)b->resp.len,
+                 "audience): %.*s", where, (int)b->resp.len,
                  b->resp.data ? b->resp.data : "");
         complete_all(w, b, FY_SINK_RETRY, reason);
     } else if (status == 413) {
         snprintf(reason, sizeof(reason), "HTTP 413 from %s: a single record is too large",
-                 b->url != NULL ? b->url : w->url);
+                 where);
         split(w, b, reason);
         return;
     } else {
-        int64_t ra = retry_after_ms(b->retry_after);
+        int64_t ra = fy_http_retry_after_ms(b->retry_after, fy_clock_wall_ms());
         int retry = status == 408 || status == 429 || status >= 500;
         snprintf(reason, sizeof(reason), "%sHTTP %ld from %s%s: %.*s",
-                 ra >= 0 && retry ? "" : "", status, b->url != NULL ? b->url : w->url,
+                 ra >= 0 && retry ? "" : "", status, where,
                  status >= 300 && status < 400 ? " (redirect not followed)" : "",
                  (int)b->resp.len, b->resp.data ? b->resp.data : "");
         if (status == 410) {
@@ -1014,7 +930,7 @@ static struct batch *open_for(struct webhook *w, struct batch *target)
     b->nh = target->nh;
     b->target = target->target;
     memset(target, 0, sizeof(*target));
-    b->since = now_ms();
+    b->since = fy_clock_mono_ms();
     b->next = w->open;
     w->open = b;
     w->n_open++;
@@ -1092,10 +1008,10 @@ static void webhook_poll(void *ctx, int timeout_ms)
 static int webhook_drain(void *ctx, int timeout_ms)
 {
     struct webhook *w = ctx;
-    int64_t end = now_ms() + timeout_ms;
+    int64_t end = fy_clock_deadline(timeout_ms);
 
     close_open(w, 1);
-    while ((w->running > 0 || w->queue != NULL) && now_ms() < end) {
+    while ((w->running > 0 || w->queue != NULL) && fy_clock_mono_ms() < end) {
         webhook_poll(w, 20);
     }
     return w->running == 0 && w->queue == NULL ? FY_OK : FY_ETIMEOUT;

@@ -543,15 +543,17 @@ static void test_gzip(void)
 static void test_ssrf_guard(void)
 {
     static const char *const skip[] = {"name", "type", NULL};
+    /* since the guard reads URLs with curl_url(), the octal and hex forms curl itself
+     * normalizes (0177.0.0.1, 0x7f000001) and user-info (u@10.0.0.1) are caught here too */
     static const char *const literal[] = {"127.0.0.1", "127.5.5.5", "[::1]",
                                           "[::ffff:127.0.0.1]", "10.1.2.3", "169.254.169.254",
-                                          "[fd00::1]"};
+                                          "[fd00::1]", "0177.0.0.1", "0x7f000001", "u@10.0.0.1"};
     /* names (and numeric forms only curl reads as IPv4), checked after resolution; only
      * loopback addresses here, so that a broken guard could not send anything off this host.
      * The classification of every other range is unit-tested (test_ssrf.c). */
     static const char *const hosts[] = {"localhost",     "hook.test/127.0.0.1",
                                         "hook.test/::1", "hook.test/::ffff:127.0.0.1",
-                                        "hook.test/0.0.0.0", "0177.0.0.1", "0x7f000001"};
+                                        "hook.test/0.0.0.0"};
     size_t k;
 
     /* an internal IP literal is a configuration error (ferry check) */

@@ -1,6 +1,7 @@
 /* run_unit.c - main() for every CUnit test executable: registers the file's suite(s) through
  * FY_TEST_INIT, honours FERRY_TEST_SUITE=<name> to run one suite, returns the failure count. */
 #include <CUnit/Basic.h>
+#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -11,6 +12,7 @@ int main(void)
     const char *only = getenv("FERRY_TEST_SUITE");
     unsigned failures;
 
+    curl_global_init(CURL_GLOBAL_DEFAULT); /* as ferry's main() does, before any thread */
     if (CU_initialize_registry() != CUE_SUCCESS) {
         return 1;
     }
