@@ -11,7 +11,8 @@
 
 /* One dead letter. Every pointer is borrowed and may be NULL when not applicable. */
 struct fy_dlq_entry {
-    const char *stage;       /* "ingest" (too big), "decode" (format/codec), "delivery" */
+    const char *stage;       /* "ingest" (too big), "decode" (format/codec), "encode" (record
+                              * cannot be stored: over max_record, not UTF-8), "delivery" */
     const char *reason;      /* why, as a person reads it */
     const char *sink;        /* delivery: the sink that rejected it */
     const char *source;      /* ingest/decode: source instance */
