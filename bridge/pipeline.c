@@ -42,6 +42,7 @@ struct fy_pipeline {
     size_t body_max;                                /* largest envelope in one record */
     atomic_int failed;
     atomic_int full;
+    atomic_int nomem;                               /* out of memory: logged once */
     atomic_int held;                                /* a sink is over its own quota */
 
     struct fy_dedup *dedup;                         /* NULL when dedup_window is 0 */
@@ -261,6 +262,7 @@ static int append_result(struct fy_pipeline *p, int rc, const struct fy_err *err
         if (atomic_exchange(&p->full, 0)) {
             fy_log_info(TAG, "journal has room again: accepting messages");
         }
+        atomic_store(&p->nomem, 0);
         return FY_OK;
     }
     if (rc == FY_EFULL) {
@@ -272,7 +274,10 @@ static int append_result(struct fy_pipeline *p, int rc, const struct fy_err *err
         return FY_EFULL;
     }
     if (rc == FY_ENOMEM || rc == FY_EAGAIN) {
-        fy_log_warn(TAG, "out of memory, message not acknowledged, will retry: %s", err->msg);
+        if (!atomic_exchange(&p->nomem, 1)) {
+            fy_log_warn(TAG, "out of memory: not acknowledging, retrying the message (%s)",
+                        err->msg);
+        }
         return FY_EAGAIN;
     }
     if (!atomic_exchange(&p->failed, 1)) {

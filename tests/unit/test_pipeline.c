@@ -13,6 +13,8 @@
 #include "tests/unit/assert.h"
 
 #include <CUnit/CUnit.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -401,6 +403,78 @@ static int cleanup(void)
     return 0;
 }
 
+/* Make the main journal's open segment unwritable underneath it: every fd of this process
+ * that points at <journal dir>/<seq>.seg is replaced by a read-only one, so the next write
+ * fails with EBADF, a storage failure. Returns how many fds were replaced. */
+static int break_segment_fds(const char *journal_dir)
+{
+    char link[64], target[512];
+    struct dirent *de;
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0;
+
+    while (d != NULL && (de = readdir(d)) != NULL) {
+        ssize_t len;
+        int fd = atoi(de->d_name), ro;
+        snprintf(link, sizeof(link), "/proc/self/fd/%s", de->d_name);
+        len = readlink(link, target, sizeof(target) - 1);
+        if (len <= 0) {
+            continue;
+        }
+        target[len] = '\0';
+        if (strncmp(target, journal_dir, strlen(journal_dir)) != 0 ||
+            strchr(target + strlen(journal_dir) + 1, '/') != NULL || len < 4 ||
+            strcmp(target + len - 4, ".seg") != 0) {
+            continue;
+        }
+        ro = open(target, O_RDONLY);
+        if (ro >= 0 && dup2(ro, fd) == fd) {
+            n++;
+        }
+        if (ro >= 0) {
+            close(ro);
+        }
+    }
+    if (d != NULL) {
+        closedir(d);
+    }
+    return n;
+}
+
+/* The three kinds of failure never share a code: a per-record one is a dead letter (FY_OK),
+ * a storage failure of the journal is FY_EIO (and stays so: fail-stop), never FY_EAGAIN,
+ * which means "try again" and made a failed journal look like backpressure. */
+static void test_storage_failure_is_eio(void)
+{
+    struct rig r;
+    char jdir[300];
+    size_t len;
+    char *msg = fixture(&len);
+
+    memset(&r, 0, sizeof(r));
+    snprintf(r.dir, sizeof(r.dir), "/tmp/ferry-ptest-XXXXXX");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(r.dir));
+    CU_ASSERT_EQUAL_FATAL(rig_open(&r, 0), 0);
+    FY_ASSERT_EQ(emit(&r, "v3/app1@ttn/devices/dev1/up", msg, len), FY_OK);
+    /* a poison message first: a dead letter, the journal is fine */
+    FY_ASSERT_EQ(emit(&r, "js/app1/devices/dev1/up", msg, len), FY_OK);
+    FY_ASSERT_EQ(fy_pipeline_failed(r.p), 0);
+    snprintf(jdir, sizeof(jdir), "%s/journal", r.dir);
+    CU_ASSERT_FATAL(break_segment_fds(jdir) >= 1);
+    FY_ASSERT_EQ(emit(&r, "v3/app1@ttn/devices/dev1/up", msg, len), FY_EIO);
+    FY_ASSERT_EQ(fy_pipeline_failed(r.p), 1);
+    /* fail-stop: every later message too, whatever it is */
+    FY_ASSERT_EQ(emit(&r, "other/topic", msg, len), FY_EIO);
+    FY_ASSERT_EQ(emit(&r, "js/app1/devices/dev1/up", msg, len), FY_EIO);
+    rig_close(&r);
+    free(msg);
+    {
+        char cmd[200];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", r.dir);
+        CU_ASSERT_EQUAL(system(cmd), 0);
+    }
+}
+
 int init_pipeline_tests(void)
 {
     CU_pSuite s = CU_add_suite("pipeline", NULL, cleanup);
@@ -413,7 +487,9 @@ int init_pipeline_tests(void)
         CU_add_test(s, "codec output over the record limit: dead letter, next goes through",
                     test_poison_codec_output) == NULL ||
         CU_add_test(s, "oversized dead letter stored truncated", test_dead_letter_truncated) ==
-            NULL) {
+            NULL ||
+        CU_add_test(s, "journal storage failure is FY_EIO, fail-stop",
+                    test_storage_failure_is_eio) == NULL) {
         return -1;
     }
     return 0;
