@@ -414,9 +414,15 @@ static int break_segment_fds(const char *journal_dir)
     int n = 0;
 
     while (d != NULL && (de = readdir(d)) != NULL) {
+        char *end;
+        long fd = strtol(de->d_name, &end, 10);
         ssize_t len;
-        int fd = atoi(de->d_name), ro;
-        snprintf(link, sizeof(link), "/proc/self/fd/%s", de->d_name);
+        int ro;
+
+        if (end == de->d_name || *end != '\0') {
+            continue; /* "." and ".." */
+        }
+        snprintf(link, sizeof(link), "/proc/self/fd/%ld", fd);
         len = readlink(link, target, sizeof(target) - 1);
         if (len <= 0) {
             continue;
@@ -428,7 +434,7 @@ static int break_segment_fds(const char *journal_dir)
             continue;
         }
         ro = open(target, O_RDONLY);
-        if (ro >= 0 && dup2(ro, fd) == fd) {
+        if (ro >= 0 && dup2(ro, (int)fd) == (int)fd) {
             n++;
         }
         if (ro >= 0) {
