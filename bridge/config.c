@@ -25,6 +25,7 @@ struct top {
     char *instance;
     int log_level;
     int64_t max_payload;
+    int64_t max_record;
     const struct fy_node *journal, *sources, *sinks, *routes, *unmatched, *admin;
 };
 
@@ -33,6 +34,8 @@ static const struct fy_opt top_opts[] = {
     FY_OPT_ENUM("log_level", "info", level_words, offsetof(struct top, log_level), "log level"),
     FY_OPT_INT("max_payload", "262144", 1, 16777216, offsetof(struct top, max_payload),
                "largest accepted message in bytes"),
+    FY_OPT_INT("max_record", "0", 0, 64LL << 20, offsetof(struct top, max_record),
+               "largest journal record (envelope) in bytes; 0 = max_payload x 8 + 64k"),
     FY_OPT_NODE("journal", 0, offsetof(struct top, journal), "journal settings"),
     FY_OPT_NODE("sources", FY_REQUIRED, offsetof(struct top, sources), "list of sources"),
     FY_OPT_NODE("sinks", FY_REQUIRED, offsetof(struct top, sinks), "list of sinks"),
@@ -682,6 +685,7 @@ static int load(struct fy_config *cfg, struct fy_err *err, struct fy_errlist *al
     cfg->instance = dup_str(t.instance);
     cfg->log_level = t.log_level;
     cfg->max_payload = t.max_payload;
+    cfg->max_record = t.max_record;
     if (fy_opts_apply(journal_opts, t.journal, NULL, &j, err) != FY_OK) {
         fy_opts_free(journal_opts, &j);
         if (!keep_going(all, err)) {

@@ -73,6 +73,7 @@ struct fy_config {
     int log_level;                 /* enum fy_log_level */
     struct fy_journal_opts journal;  /* dir default "./ferry-data/journal" */
     int64_t max_payload;           /* bytes; default 262144 */
+    int64_t max_record;            /* envelope bytes per record; 0 = max_payload * 8 + 64 KiB */
     int64_t dedup_window;          /* ids remembered to drop redelivered duplicates; 0 = off */
     struct fy_instance_conf *sources;
     size_t n_sources;

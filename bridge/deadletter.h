@@ -11,7 +11,8 @@
 
 /* One dead letter. Every pointer is borrowed and may be NULL when not applicable. */
 struct fy_dlq_entry {
-    const char *stage;       /* "ingest" (too big), "decode" (format/codec), "delivery" */
+    const char *stage;       /* "ingest" (too big), "decode" (format/codec), "encode" (record
+                              * cannot be stored: over max_record, not UTF-8), "delivery" */
     const char *reason;      /* why, as a person reads it */
     const char *sink;        /* delivery: the sink that rejected it */
     const char *source;      /* ingest/decode: source instance */
@@ -27,8 +28,16 @@ struct fy_dlq_entry {
     int64_t last_attempt_ms;
 };
 
-/* Append e to the dead-letter journal as one JSON object (see docs/delivery.md). On FY_OK it
- * is as durable as the journal's fsync policy promises. */
+/* A dead letter is at most this big as JSON; a bigger one is stored truncated: stage, reason,
+ * names, attempts, "truncated": true, payload_bytes / record_bytes and the first
+ * FY_DLQ_HEAD_BYTES of each (payload_head_base64, record_head_base64). */
+#define FY_DLQ_MAX_BYTES (16u << 20)
+#define FY_DLQ_HEAD_BYTES 4096u
+
+/* Append e to the dead-letter journal as one JSON object (see docs/delivery.md), truncated
+ * when it would be over FY_DLQ_MAX_BYTES, so no entry is ever refused for its size. On FY_OK
+ * it is as durable as the journal's fsync policy promises. Errors: FY_ENOMEM (try again),
+ * FY_EFULL (the dead-letter journal is full: backpressure), FY_EIO (its storage failed). */
 int fy_dlq_append(struct fy_journal *dlq, const struct fy_dlq_entry *e, struct fy_err *err);
 
 /* Current time in Unix ms (wall clock). */

@@ -21,6 +21,7 @@
 #define MAX_MATCHES 16
 #define SEEN_SLOTS 4096 /* unmatched topics remembered for "log once per topic" */
 #define DEST_MAX 512
+#define RECORD_SLACK 65536u /* id, key, types and destinations around the envelope */
 
 struct route {
     const struct fy_route_conf *conf;               /* borrowed */
@@ -38,8 +39,10 @@ struct fy_pipeline {
     struct route *routes;
     size_t n_routes;
     struct fy_ingest_stats stats;
+    size_t body_max;                                /* largest envelope in one record */
     atomic_int failed;
     atomic_int full;
+    atomic_int nomem;                               /* out of memory: logged once */
     atomic_int held;                                /* a sink is over its own quota */
 
     struct fy_dedup *dedup;                         /* NULL when dedup_window is 0 */
@@ -80,6 +83,17 @@ static int load_dedup(struct fy_pipeline *p, struct fy_err *err)
     return fy_journal_scan(p->j, from, dedup_scan_cb, p->dedup, err);
 }
 
+/* The record limit: max_record, or by default max_payload x 8 + 64 KiB (a codec's output may
+ * be bigger than its input), leaving room for the record's other fields in the journal. */
+static size_t body_max(const struct fy_config *cfg)
+{
+    uint64_t m = cfg->max_record > 0 ? (uint64_t)cfg->max_record
+                                     : (uint64_t)cfg->max_payload * 8 + RECORD_SLACK;
+
+    return m < FY_JOURNAL_RECORD_MAX - RECORD_SLACK ? (size_t)m
+                                                    : (size_t)(FY_JOURNAL_RECORD_MAX - RECORD_SLACK);
+}
+
 struct fy_pipeline *fy_pipeline_create(const struct fy_config *cfg, struct fy_journal *j,
                                        struct fy_journal *dlq, struct fy_err *err)
 {
@@ -93,6 +107,7 @@ struct fy_pipeline *fy_pipeline_create(const struct fy_config *cfg, struct fy_jo
         return NULL;
     }
     p->cfg = cfg;
+    p->body_max = body_max(cfg);
     p->j = j;
     p->dlq = dlq;
     pthread_mutex_init(&p->seen_mu, NULL);
@@ -236,13 +251,18 @@ static int first_unmatched(struct fy_pipeline *p, const char *topic)
     return first;
 }
 
-/* Map a journal append result to what the source must do. */
+/* Map a journal or dead-letter append result to what the source must do (pipeline.h):
+ * FY_OK stored (acknowledge); FY_EFULL backpressure (quota or disk full: wait, retry);
+ * FY_EAGAIN out of memory (retry the message); FY_EIO the journal's storage failed (stop
+ * acknowledging; the bridge exits). Per-record refusals (FY_ETOOBIG, FY_EINVAL) never get
+ * here: journal_record makes them dead letters. */
 static int append_result(struct fy_pipeline *p, int rc, const struct fy_err *err)
 {
     if (rc == FY_OK) {
         if (atomic_exchange(&p->full, 0)) {
             fy_log_info(TAG, "journal has room again: accepting messages");
         }
+        atomic_store(&p->nomem, 0);
         return FY_OK;
     }
     if (rc == FY_EFULL) {
@@ -253,11 +273,18 @@ static int append_result(struct fy_pipeline *p, int rc, const struct fy_err *err
         }
         return FY_EFULL;
     }
+    if (rc == FY_ENOMEM || rc == FY_EAGAIN) {
+        if (!atomic_exchange(&p->nomem, 1)) {
+            fy_log_warn(TAG, "out of memory: not acknowledging, retrying the message (%s)",
+                        err->msg);
+        }
+        return FY_EAGAIN;
+    }
     if (!atomic_exchange(&p->failed, 1)) {
-        fy_log_error(TAG, "journal write failed, refusing all messages (restart recovers): %s",
+        fy_log_error(TAG, "journal storage failed, refusing all messages (restart recovers): %s",
                      err->msg);
     }
-    return FY_EAGAIN;
+    return FY_EIO;
 }
 
 static int dead_letter(struct fy_pipeline *p, const char *stage, const char *reason,
@@ -284,23 +311,106 @@ static int dead_letter(struct fy_pipeline *p, const char *stage, const char *rea
     return append_result(p, rc, &err);
 }
 
-static int journal_record(struct fy_pipeline *p, const struct fy_record *rec)
+/* Offset of the first byte that is not part of well-formed UTF-8 (RFC 3629: no overlongs,
+ * no surrogates, nothing past U+10FFFF), or len when all of s is. */
+static size_t utf8_bad_at(const unsigned char *s, size_t len)
+{
+    size_t i = 0, n, k;
+    uint32_t c;
+
+    while (i < len) {
+        if (s[i] < 0x80) {
+            i++;
+            continue;
+        }
+        if (s[i] >= 0xc2 && s[i] <= 0xdf) {
+            n = 1, c = s[i] & 0x1fu;
+        } else if (s[i] >= 0xe0 && s[i] <= 0xef) {
+            n = 2, c = s[i] & 0x0fu;
+        } else if (s[i] >= 0xf0 && s[i] <= 0xf4) {
+            n = 3, c = s[i] & 0x07u;
+        } else {
+            return i;
+        }
+        if (len - i <= n) {
+            return i;
+        }
+        for (k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xc0) != 0x80) {
+                return i;
+            }
+            c = c << 6 | (s[i + k] & 0x3fu);
+        }
+        if ((n == 2 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
+            (n == 3 && (c < 0x10000 || c > 0x10ffff))) {
+            return i;
+        }
+        i += n + 1;
+    }
+    return len;
+}
+
+/* A reason (into reason) when rec can never be journaled, whatever is retried: an envelope
+ * over the record limit, or one that is not UTF-8 (RFC 8259 JSON). FY_OK when it can. */
+static int record_problem(const struct fy_pipeline *p, const struct fy_record *rec, char *reason,
+                          size_t size)
+{
+    size_t bad;
+
+    if (rec->body_len > p->body_max) {
+        snprintf(reason, size, "envelope of %zu bytes is over the record limit of %zu bytes "
+                 "(max_record)", rec->body_len, p->body_max);
+        return FY_ETOOBIG;
+    }
+    bad = utf8_bad_at((const unsigned char *)rec->body, rec->body_len);
+    if (bad < rec->body_len) {
+        snprintf(reason, size, "envelope is not valid UTF-8 (byte 0x%02x at offset %zu)",
+                 (unsigned char)rec->body[bad], bad);
+        return FY_EDECODE;
+    }
+    return FY_OK;
+}
+
+/* Dead-letter msg (stage "encode") because of record_problem's reason or a refused encoding. */
+static int record_dead_letter(struct fy_pipeline *p, const char *reason, const char *route,
+                              const struct fy_source *src, const struct fy_msg *msg)
+{
+    fy_log_warn(TAG, "route '%s': message on '%s' dead-lettered: %s", route ? route : "(none)",
+                msg->topic, reason);
+    return dead_letter(p, "encode", reason, route, src, msg);
+}
+
+/* Encode and append rec (already checked with record_problem). A refusal of this record alone
+ * (too big to encode, refused by the journal for its size) is the message's dead letter;
+ * only a storage failure of the journal stops acknowledgements (append_result). */
+static int journal_record(struct fy_pipeline *p, const struct fy_record *rec, const char *route,
+                          const struct fy_source *src, const struct fy_msg *msg)
 {
     struct fy_buf b;
     struct fy_err err = {0};
+    char reason[300];
     int rc;
 
-    fy_buf_init(&b, (size_t)p->cfg->max_payload * 8 + 65536);
+    fy_buf_init(&b, p->body_max + RECORD_SLACK);
     rc = fy_record_encode(rec, &b);
-    if (rc != FY_OK) {
-        fy_err_set(&err, rc, "record encoding failed: %s", fy_strerror(rc));
-        fy_buf_free(&b);
-        return append_result(p, FY_EIO, &err);
-    }
-    rc = fy_journal_append(p->j, b.data, b.len, NULL);
-    if (rc != FY_OK) {
+    if (rc == FY_OK) {
+        rc = fy_journal_append(p->j, b.data, b.len, NULL);
+        if (rc == FY_ETOOBIG || rc == FY_EINVAL) {
+            snprintf(reason, sizeof(reason), "the journal refused a record of %zu bytes: %s",
+                     b.len, fy_strerror(rc));
+            fy_buf_free(&b);
+            return record_dead_letter(p, reason, route, src, msg);
+        }
         fy_err_set(&err, rc, "%s", fy_strerror(rc));
+    } else if (rc == FY_ENOMEM) {
+        fy_err_set(&err, rc, "record encoding: %s", fy_strerror(rc));
     } else {
+        snprintf(reason, sizeof(reason), "record encoding failed (envelope %zu bytes, limit %zu): "
+                 "%s", rec->body_len, p->body_max, fy_strerror(rc));
+        fy_buf_free(&b);
+        return record_dead_letter(p, reason, route, src, msg);
+    }
+    if (rc == FY_OK) {
         FY_STAT_INC(p->stats.records);
     }
     fy_buf_free(&b);
@@ -350,6 +460,10 @@ static int deliver_uplink(struct fy_pipeline *p, struct route *rt, const struct 
     rc_ = fy_envelope_build(&env, &up, obj, rc->rec_type, rc->event_type,
                             src != NULL ? fy_source_name(src) : msg->source, raw, raw_len, &err);
     obj = NULL; /* owned by the envelope builder now */
+    if (rc_ == FY_ENOMEM) {
+        fy_uplink_clear(&up);
+        return FY_EAGAIN; /* not this message's fault: retry it */
+    }
     if (rc_ != FY_OK) {
         FY_STAT_INC(p->stats.decode_errors);
         fy_uplink_clear(&up);
@@ -376,12 +490,6 @@ static int deliver_uplink(struct fy_pipeline *p, struct route *rt, const struct 
             rec.dests[i].dest = dests[i];
         }
     }
-    if (p->dedup != NULL && fy_dedup_check_add(p->dedup, env.id)) {
-        FY_STAT_INC(p->stats.duplicates);
-        fy_envelope_clear(&env);
-        fy_uplink_clear(&up);
-        return FY_OK; /* already journaled: acknowledge without a second record */
-    }
     rec.id = env.id;
     rec.key = env.key;
     rec.rec_type = rc->rec_type;
@@ -389,7 +497,19 @@ static int deliver_uplink(struct fy_pipeline *p, struct route *rt, const struct 
     rec.body = env.json;
     rec.body_len = env.len;
     rec.created_ms = msg->recv_ms;
-    rc_ = journal_record(p, &rec);
+    /* checked before dedup: a record that can never be stored must not enter the window */
+    if (record_problem(p, &rec, reason, sizeof(reason)) != FY_OK) {
+        fy_envelope_clear(&env);
+        fy_uplink_clear(&up);
+        return record_dead_letter(p, reason, rc->name, src, msg);
+    }
+    if (p->dedup != NULL && fy_dedup_check_add(p->dedup, env.id)) {
+        FY_STAT_INC(p->stats.duplicates);
+        fy_envelope_clear(&env);
+        fy_uplink_clear(&up);
+        return FY_OK; /* already journaled: acknowledge without a second record */
+    }
+    rc_ = journal_record(p, &rec, rc->name, src, msg);
     fy_envelope_clear(&env);
     fy_uplink_clear(&up);
     return rc_;
@@ -442,6 +562,7 @@ static int unmatched(struct fy_pipeline *p, struct fy_source *src, const struct 
     struct fy_envelope env = {0};
     struct fy_record rec = {0};
     struct fy_err err = {0};
+    char reason[300];
     cJSON *obj;
     int rc;
 
@@ -479,6 +600,9 @@ static int unmatched(struct fy_pipeline *p, struct fy_source *src, const struct 
     rc = fy_envelope_build(&env, &up, obj, "ferry.unmatched", "create",
                            src != NULL ? fy_source_name(src) : msg->source, msg->payload,
                            msg->len, &err);
+    if (rc == FY_ENOMEM) {
+        return FY_EAGAIN;
+    }
     if (rc != FY_OK) {
         return dead_letter(p, "decode", err.msg, NULL, src, msg);
     }
@@ -492,7 +616,11 @@ static int unmatched(struct fy_pipeline *p, struct fy_source *src, const struct 
     rec.n_dests = 1;
     rec.dests[0].sink = cfg->unmatched_sink;
     rec.dests[0].dest = cfg->unmatched_topic != NULL ? cfg->unmatched_topic : "";
-    rc = journal_record(p, &rec);
+    if (record_problem(p, &rec, reason, sizeof(reason)) != FY_OK) {
+        fy_envelope_clear(&env);
+        return record_dead_letter(p, reason, NULL, src, msg);
+    }
+    rc = journal_record(p, &rec, NULL, src, msg);
     fy_envelope_clear(&env);
     return rc;
 }
@@ -507,7 +635,7 @@ int fy_pipeline_emit(void *arg, struct fy_source *src, const struct fy_msg *msg)
     int rc;
 
     if (atomic_load(&p->failed)) {
-        return FY_EAGAIN;
+        return FY_EIO; /* the journal's storage failed: nothing more is acknowledged */
     }
     if (atomic_load(&p->held)) {
         return FY_EFULL; /* a sink is over its quota: do not acknowledge yet */

@@ -21,13 +21,19 @@ struct fy_pipeline *fy_pipeline_create(const struct fy_config *cfg, struct fy_jo
                                        struct fy_journal *dlq, struct fy_err *err);
 void fy_pipeline_destroy(struct fy_pipeline *p);
 
-/* fy_source_emit_fn: arg is the pipeline. FY_OK: stored (ack). FY_EFULL: journal quota reached
- * (do not ack, retry later). FY_EAGAIN: the journal failed (do not ack; the bridge stops). */
+/* fy_source_emit_fn: arg is the pipeline. Returns exactly one of:
+ * FY_OK: every record is journaled, or the message is durably dead-lettered with a reason
+ *   (too big, undecodable, a codec's huge or non-UTF-8 output, a template that cannot expand,
+ *   a record the journal refuses for its size): acknowledge it;
+ * FY_EFULL: backpressure, the journal (or a sink's share of it) is full: do not ack, retry;
+ * FY_EAGAIN: out of memory for now: do not ack, retry;
+ * FY_EIO: the journal's storage failed (write, fsync): do not ack; the bridge stops.
+ * A per-record error code (FY_ETOOBIG, FY_EDECODE, ...) is never returned. */
 int fy_pipeline_emit(void *arg, struct fy_source *src, const struct fy_msg *msg);
 
 struct fy_ingest_stats *fy_pipeline_stats(struct fy_pipeline *p);
 
-/* 1 once a journal write failed (fail-stop: the daemon must exit non-zero). */
+/* 1 once the journal's storage failed (fail-stop: the daemon must exit non-zero). */
 int fy_pipeline_failed(struct fy_pipeline *p);
 
 /* Refuse (paused = 1) or accept again (0) new messages, e.g. while a sink is over its own

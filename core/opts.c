@@ -1,7 +1,7 @@
 /* opts.c - fill a context struct from a YAML map through a declarative option table.
  *
  * INT values are decimal integers. For convenience an option whose name ends in "_bytes" (and
- * max_payload) also takes the suffixes k/K/KiB, M/MiB, G/GiB (x1024), and one whose name ends
+ * max_payload, max_record) also takes the suffixes k/K/KiB, M/MiB, G/GiB (x1024), and one whose name ends
  * in "_ms" takes ms, s, m, h. Nothing else: "10 MB", "1.5s" and "0x10" are errors. */
 #include "core/opts.h"
 
@@ -77,12 +77,13 @@ static int parse_bool(const char *s, int *out)
     return -1;
 }
 
-/* Integers, with k/M/G (x1024) for *_bytes options and max_payload, ms/s/m/h for *_ms. */
+/* Integers, with k/M/G (x1024) for *_bytes options, max_payload and max_record, ms/s/m/h for
+ * *_ms. */
 static int parse_int(const struct fy_opt *o, const char *s, int64_t *out)
 {
     size_t nlen = strlen(o->name);
     int is_bytes = (nlen > 6 && strcmp(o->name + nlen - 6, "_bytes") == 0) ||
-                   strcmp(o->name, "max_payload") == 0;
+                   strcmp(o->name, "max_payload") == 0 || strcmp(o->name, "max_record") == 0;
     int is_ms = nlen > 3 && strcmp(o->name + nlen - 3, "_ms") == 0;
     char *end;
     long long v;

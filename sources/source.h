@@ -3,8 +3,9 @@
  * DESIGN: a source runs its own threads (Paho's). For every message it calls
  * fy_source_emit(); only when that returns FY_OK is the message durably journaled (or
  * durably dead-lettered) and may be acknowledged to the remote (MQTT PUBACK: return 1 from
- * Paho's message callback). FY_EFULL/FY_EAGAIN mean "not stored, do not ack": the source
- * pauses and retries the same message. */
+ * Paho's message callback). FY_EFULL/FY_EAGAIN mean "not stored yet, do not ack": the source
+ * pauses and retries the same message. FY_EIO means the journal's storage failed: never ack;
+ * the bridge stops (see pipeline.h). Any other code is treated like FY_EIO. */
 #ifndef FY_SOURCE_H
 #define FY_SOURCE_H
 

@@ -34,7 +34,7 @@
 
 #define HDR_SIZE 16
 #define FRAME_HDR 16
-#define RECORD_MAX (64u << 20)
+#define RECORD_MAX FY_JOURNAL_RECORD_MAX
 #define VERSION 1
 #define SLOT_SIZE 32
 

@@ -48,10 +48,17 @@ struct fy_journal *fy_journal_open(const struct fy_journal_opts *o, struct fy_er
 /* Flush (fsync) and free. NULL-safe. Readers must be closed first. */
 void fy_journal_close(struct fy_journal *j);
 
+/* Largest record fy_journal_append takes. */
+#define FY_JOURNAL_RECORD_MAX (64u << 20)
+
 /* Append one record. On FY_OK the record is durable as the fsync policy promises and *seq
- * (may be NULL) is its sequence number. FY_EFULL: the quota is reached (nothing written;
- * caller applies backpressure and retries later). FY_EIO: a write or fsync failed; the
- * journal is then failed and refuses every later append (fail-stop: restart recovers).
+ * (may be NULL) is its sequence number. The three kinds of failure never share a code:
+ * - this record only, nothing written, the journal is unchanged and takes the next record:
+ *   FY_ETOOBIG (len > FY_JOURNAL_RECORD_MAX), FY_EINVAL (bad arguments);
+ * - backpressure, nothing written: FY_EFULL (quota reached, or the disk is full); the caller
+ *   retries later;
+ * - storage: FY_EIO, a write or fsync failed; the journal is then failed and refuses every
+ *   later append (fail-stop: restart recovers).
  * Thread-safe. */
 int fy_journal_append(struct fy_journal *j, const void *data, size_t len, uint64_t *seq);
 

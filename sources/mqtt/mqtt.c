@@ -229,14 +229,21 @@ static int on_message(void *context, char *topic, int topic_len, MQTTAsync_messa
             nap_ms(50);
         }
         rc = fy_source_emit(m->src, &msg);
-        if (rc != FY_EFULL && rc != FY_EAGAIN) {
-            break; /* FY_OK: journaled; anything else: durably dead-lettered */
+        if (rc == FY_OK) {
+            break; /* journaled, or durably dead-lettered */
         }
-        /* Not stored: do not ack. Wait here; the broker stops at its in-flight window. */
+        /* Not stored: do not ack. Wait here; the broker stops at its in-flight window.
+         * FY_EFULL/FY_EAGAIN: backpressure, retried. Anything else (FY_EIO, the journal's
+         * storage failed): never acknowledged; the bridge is stopping. */
         atomic_store(&m->in_callback_blocked, 1);
         if (!warned) {
-            fy_log_warn(fy_source_tag(m->src), "message on '%s' waits for journal space; not "
-                        "acknowledging until it is stored", msg.topic);
+            if (rc == FY_EFULL || rc == FY_EAGAIN) {
+                fy_log_warn(fy_source_tag(m->src), "message on '%s' waits for journal space; "
+                            "not acknowledging until it is stored", msg.topic);
+            } else {
+                fy_log_error(fy_source_tag(m->src), "message on '%s' not stored (%s); not "
+                             "acknowledging it", msg.topic, fy_strerror(rc));
+            }
             warned = 1;
         }
         nap_ms(50);
