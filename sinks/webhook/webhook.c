@@ -165,86 +165,68 @@ static const struct fy_opt webhook_opts[] = {
 static const char *const tmpl_vars[] = {"recType", "deviceId", "devEUI", "applicationId",
                                         "tenantId", NULL};
 
-/* Check tpl's {names}; FY_OK or FY_ECONFIG with what is wrong. */
-static int tmpl_check(const char *what, const char *tpl, struct fy_err *err)
+/* Check tpl's {names} with the one template engine (core/template.h); FY_OK or FY_ECONFIG with
+ * what is wrong. The message names the template through shown (secrets redacted). */
+static int tmpl_check(const char *what, const char *tpl, const char *shown, struct fy_err *err)
 {
-    const char *p = tpl;
+    struct fy_err terr = {0};
+    const char *why;
 
-    while ((p = strchr(p, '{')) != NULL) {
-        const char *e = strchr(p, '}');
-        size_t i, len;
-        if (e == NULL) {
-            return fy_err_set(err, FY_ECONFIG, "%s: unclosed '{' (expected {recType}, "
-                              "{deviceId}, {devEUI}, {applicationId} or {tenantId})", what);
-        }
-        len = (size_t)(e - p - 1);
-        for (i = 0; tmpl_vars[i] != NULL; i++) {
-            if (strlen(tmpl_vars[i]) == len && memcmp(tmpl_vars[i], p + 1, len) == 0) {
-                break;
-            }
-        }
-        if (tmpl_vars[i] == NULL) {
-            return fy_err_set(err, FY_ECONFIG, "%s: unknown field '{%.*s}' (expected "
-                              "{recType}, {deviceId}, {devEUI}, {applicationId} or {tenantId})",
-                              what, (int)len, p + 1);
-        }
-        p = e + 1;
+    if (fy_template_check(tpl, tmpl_vars, 0, &terr) == FY_OK) {
+        return FY_OK;
     }
+    why = strstr(terr.msg, "': ");
+    why = why != NULL ? why + 3 : terr.msg; /* drop "template '<tpl>': ", it may hold a secret */
+    return fy_err_set(err, FY_ECONFIG, "%s '%s': %s", what, shown, why);
+}
+
+struct tmpl_ctx {
+    const struct fy_record *rec;
+    const cJSON *obj;
+};
+
+/* Value of template field name (len bytes) for one record. */
+static int tmpl_lookup(void *arg, const char *name, size_t len, const char **val, size_t *val_len)
+{
+    const struct tmpl_ctx *c = arg;
+    const cJSON *v;
+    char key[32];
+    size_t i;
+
+    for (i = 0; tmpl_vars[i] != NULL; i++) {
+        if (strlen(tmpl_vars[i]) == len && memcmp(tmpl_vars[i], name, len) == 0) {
+            break;
+        }
+    }
+    if (tmpl_vars[i] == NULL) {
+        return FY_EINVAL;
+    }
+    if (len == 7 && memcmp(name, "recType", 7) == 0) {
+        *val = c->rec->rec_type;
+    } else {
+        snprintf(key, sizeof(key), "%.*s", (int)len, name);
+        v = cJSON_GetObjectItemCaseSensitive(c->obj, key);
+        *val = cJSON_IsString(v) ? v->valuestring : NULL;
+    }
+    *val_len = *val != NULL ? strlen(*val) : 0;
     return FY_OK;
 }
 
-/* Value of template field name (len bytes) for one record; NULL when absent. */
-static const char *tmpl_value(const struct fy_record *rec, const cJSON *obj, const char *name,
-                              size_t len)
-{
-    const cJSON *v;
-    char key[32];
-
-    if (len == 7 && memcmp(name, "recType", 7) == 0) {
-        return rec->rec_type;
-    }
-    snprintf(key, sizeof(key), "%.*s", (int)len, name);
-    v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-/* Expand tpl for rec into out. In a URL (url_escape) values are percent-encoded (all but
- * RFC 3986 unreserved characters); in a header a value with a control character is refused.
+/* Expand tpl for rec into out, NUL included in out->len. In a URL (url_escape) values are
+ * percent-encoded; in a header a value with a control character is refused ("bad_header").
  * FY_OK, or FY_EINVAL with the reason in err (the record is then rejected). */
 static int tmpl_expand(const char *tpl, const struct fy_record *rec, const cJSON *obj,
                        int url_escape, struct fy_buf *out, struct fy_err *err)
 {
-    const char *p = tpl;
+    struct tmpl_ctx c = {rec, obj};
+    int rc = fy_template_render(tpl, tmpl_lookup, &c,
+                                url_escape ? FY_TEMPLATE_URL : FY_TEMPLATE_HEADER, out->max, out,
+                                err);
 
-    while (*p != '\0') {
-        const char *e, *v;
-        if (*p != '{' || (e = strchr(p, '}')) == NULL) {
-            fy_buf_add(out, p, 1);
-            p++;
-            continue;
-        }
-        v = tmpl_value(rec, obj, p + 1, (size_t)(e - p - 1));
-        if (v == NULL || *v == '\0') {
-            return fy_err_set(err, FY_EINVAL, "template field {%.*s} is missing or empty in "
-                              "this record", (int)(e - p - 1), p + 1);
-        }
-        for (; *v != '\0'; v++) {
-            unsigned char c = (unsigned char)*v;
-            if (url_escape && !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                                (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
-                                c == '~')) {
-                fy_buf_printf(out, "%%%02X", c);
-            } else if (!url_escape && (c < 0x20 || c == 0x7f)) {
-                return fy_err_set(err, FY_EINVAL, "bad_header: field {%.*s} holds a control "
-                                  "character (CR/LF) and cannot go into a header",
-                                  (int)(e - p - 1), p + 1);
-            } else {
-                fy_buf_add(out, v, 1);
-            }
-        }
-        p = e + 1;
+    if (rc == FY_ENOTFOUND || rc == FY_ETOOBIG) {
+        rc = FY_EINVAL; /* this record cannot be addressed: reject it */
     }
-    return fy_buf_add(out, "", 1); /* NUL */
+    return rc == FY_OK ? fy_buf_add(out, "", 1) : rc; /* NUL */
 }
 
 static int webhook_check(void *ctx, struct fy_err *err)
@@ -267,7 +249,7 @@ static int webhook_check(void *ctx, struct fy_err *err)
             return fy_err_set(err, FY_ECONFIG, "url '%s': templates may only be used in the "
                               "path and query; the host must be literal", w->url_shown);
         }
-        if (tmpl_check("url", w->url, err) != FY_OK) {
+        if (tmpl_check("url", w->url, w->url_shown, err) != FY_OK) {
             return FY_ECONFIG;
         }
         if (!w->allow_private && (fy_ssrf_host_internal(host, hl) ||
@@ -320,7 +302,8 @@ static int webhook_check(void *ctx, struct fy_err *err)
             return fy_err_set(err, FY_ECONFIG, "line %d: header '%s' contains CR/LF or ':'",
                               w->headers.items[i].line, w->headers.items[i].key);
         }
-        if (tmpl_check(w->headers.items[i].key, w->headers.items[i].value, err) != FY_OK) {
+        if (tmpl_check(w->headers.items[i].key, w->headers.items[i].value, "(value not shown)",
+                       err) != FY_OK) {
             fy_err_prefix(err, "line %d: header ", w->headers.items[i].line);
             return FY_ECONFIG;
         }
