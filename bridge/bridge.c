@@ -112,7 +112,7 @@ int fy_bridge_start(struct fy_bridge *b, struct fy_err *err)
 {
     size_t i;
 
-    b->started_ms = fy_now_ms();
+    b->started_ms = fy_clock_wall_ms();
     if (b->cfg->admin_listen != NULL) {
         b->admin = fy_admin_start(b->cfg->admin_listen, fy_bridge_render, b, err);
         if (b->admin == NULL) {

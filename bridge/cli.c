@@ -1,6 +1,7 @@
 /* cli.c - offline subcommands: dlq list|show|replay, journal stat, decode. They open the
  * journal directly, so the daemon must be stopped (the journal's directory lock says so). */
 #include "bridge/cli.h"
+#include "core/clock.h"
 
 #include "bridge/config.h"
 #include "core/b64.h"
@@ -558,7 +559,7 @@ int fy_cli_decode(int argc, char **argv)
     msg.payload = bytes;
     msg.len = n;
     msg.qos = 1;
-    msg.recv_ms = fy_now_ms();
+    msg.recv_ms = fy_clock_wall_ms();
     if (format != NULL) {
         const struct fy_format_plugin *fp = fy_codec_format_find(format);
         if (fp == NULL) {

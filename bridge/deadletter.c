@@ -1,20 +1,12 @@
 /* deadletter.c - dead letters as JSON objects in their own journal. */
 #include "bridge/deadletter.h"
+#include "core/clock.h"
 
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
-
-int64_t fy_now_ms(void)
-{
-    struct timeval tv;
-
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 static void add_time(cJSON *o, const char *name, int64_t ms)
 {
@@ -76,7 +68,7 @@ static char *dlq_text(const struct fy_dlq_entry *e, int truncated, int *rc)
         *rc = FY_ENOMEM;
         return NULL;
     }
-    add_time(o, "dead_at", fy_now_ms());
+    add_time(o, "dead_at", fy_clock_wall_ms());
     cJSON_AddStringToObject(o, "stage", e->stage != NULL ? e->stage : "unknown");
     add_str(o, "reason", e->reason != NULL ? e->reason : "", truncated);
     add_str(o, "sink", e->sink, truncated);

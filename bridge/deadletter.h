@@ -40,7 +40,5 @@ struct fy_dlq_entry {
  * FY_EFULL (the dead-letter journal is full: backpressure), FY_EIO (its storage failed). */
 int fy_dlq_append(struct fy_journal *dlq, const struct fy_dlq_entry *e, struct fy_err *err);
 
-/* Current time in Unix ms (wall clock). */
-int64_t fy_now_ms(void);
 
 #endif

@@ -343,7 +343,7 @@ static int dead_letter(struct fy_deliver *d, const void *data, size_t len, const
 {
     struct fy_dlq_entry de = {0};
     struct fy_err err = {0};
-    int64_t now = fy_now_ms();
+    int64_t now = fy_clock_wall_ms();
     int rc;
 
     de.stage = "delivery";
@@ -455,7 +455,7 @@ static void retry_round(struct fy_deliver *d)
     struct entry *e;
     char reason[512];
     uint64_t seq;
-    int64_t now = fy_now_ms();
+    int64_t now = fy_clock_wall_ms();
     int64_t delay;
     int64_t after;
     size_t resent;

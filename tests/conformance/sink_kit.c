@@ -1,6 +1,7 @@
 /* sink_kit.c - the sink conformance kit (sink_kit.h). Only sinks/sink.h, core/conf.h,
  * core/opts.h and core/log.h are used: a sink passes the kit through its contract alone. */
 #include "tests/conformance/sink_kit.h"
+#include "core/clock.h"
 
 #include "core/conf.h"
 #include "core/log.h"
@@ -27,14 +28,6 @@ struct kit_state {
     enum fy_sink_result expect;
     char reason[512];        /* last reason that was not the expected result */
 };
-
-static long long now_ms(void)
-{
-    struct timespec t;
-
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 static int scaled(int ms)
 {
@@ -166,33 +159,33 @@ static int submit_all(const struct fy_sink_kit *k, struct fy_sink *snk, struct k
 {
     char id[40], key[32], body[256];
     struct fy_record rec;
-    long long t0, dt, deadline = now_ms() + timeout;
+    long long t0, dt, deadline = fy_clock_mono_ms() + timeout;
     int t, rc, fails = 0;
 
     for (t = 0; t < s->n; t++) {
         int completed = 0;
         /* like the host (deliver.c): never more than max_inflight outstanding */
         while (state_get(s, &completed, -1),
-               (size_t)(t - completed) >= fy_sink_max_inflight(snk) && now_ms() < deadline) {
+               (size_t)(t - completed) >= fy_sink_max_inflight(snk) && fy_clock_mono_ms() < deadline) {
             fy_sink_poll(snk, 10);
         }
         kit_record(t, &rec, id, key, body, sizeof(body));
         for (;;) {
-            t0 = now_ms();
+            t0 = fy_clock_mono_ms();
             rc = fy_sink_submit(snk, &rec, "", (uint64_t)t);
-            dt = now_ms() - t0;
+            dt = fy_clock_mono_ms() - t0;
             KIT_CHECK(dt <= timeout, fails, "submit of ticket %d blocked %lld ms", t, dt);
             if (rc != FY_EAGAIN) {
                 break;
             }
             (*eagains)++;
-            t0 = now_ms();
+            t0 = fy_clock_mono_ms();
             fy_sink_poll(snk, 10);
-            dt = now_ms() - t0;
+            dt = fy_clock_mono_ms() - t0;
             KIT_CHECK(dt <= timeout, fails, "poll(10) blocked %lld ms", dt);
             KIT_CHECK(state_get(s, NULL, t) == 0, fails,
                       "ticket %d completed although its submit returned FY_EAGAIN", t);
-            if (now_ms() > deadline) {
+            if (fy_clock_mono_ms() > deadline) {
                 KIT_CHECK(0, fails, "still FY_EAGAIN after %d ms (ticket %d)", timeout, t);
                 return fails;
             }
@@ -243,11 +236,11 @@ int fy_sink_kit_deliver(const struct fy_sink_kit *k)
     KIT_CHECK(snk != NULL, fails, "create: %s", err.msg);
     if (snk != NULL) {
         fails += submit_all(k, snk, &s, timeout, &eagains);
-        deadline = now_ms() + timeout;
-        while (state_get(&s, &completed, -1), completed < n && now_ms() < deadline) {
-            t0 = now_ms();
+        deadline = fy_clock_mono_ms() + timeout;
+        while (state_get(&s, &completed, -1), completed < n && fy_clock_mono_ms() < deadline) {
+            t0 = fy_clock_mono_ms();
             fy_sink_poll(snk, 20);
-            dt = now_ms() - t0;
+            dt = fy_clock_mono_ms() - t0;
             KIT_CHECK(dt <= timeout, fails, "poll(20) blocked %lld ms", dt);
         }
         fails += check_counts(k, &s, "submit+poll");
@@ -255,9 +248,9 @@ int fy_sink_kit_deliver(const struct fy_sink_kit *k)
                 k->plugin, n, eagains, fy_sink_max_inflight(snk),
                 eagains == 0 ? ": the sink never pushed back (fine: FY_EAGAIN is optional)"
                              : "");
-        t0 = now_ms();
+        t0 = fy_clock_mono_ms();
         fy_sink_destroy(snk);
-        dt = now_ms() - t0;
+        dt = fy_clock_mono_ms() - t0;
         KIT_CHECK(dt <= timeout, fails, "destroy blocked %lld ms", dt);
     }
     fy_conf_free(root);
@@ -270,9 +263,9 @@ int fy_sink_kit_deliver(const struct fy_sink_kit *k)
     KIT_CHECK(snk != NULL, fails, "create: %s", err.msg);
     if (snk != NULL) {
         fails += submit_all(k, snk, &s, timeout, &eagains);
-        t0 = now_ms();
+        t0 = fy_clock_mono_ms();
         rc = fy_sink_drain(snk, timeout);
-        dt = now_ms() - t0;
+        dt = fy_clock_mono_ms() - t0;
         KIT_CHECK(rc == FY_OK, fails, "drain(%d) returned %d", timeout, rc);
         KIT_CHECK(dt <= timeout + 1000, fails, "drain(%d) took %lld ms", timeout, dt);
         fails += check_counts(k, &s, "drain");
@@ -417,9 +410,9 @@ int fy_sink_kit_secrets(const struct fy_sink_kit *k)
                 fy_sink_poll(snk, 10);
             }
         }
-        deadline = now_ms() + scaled(k->timeout_ms > 0 ? k->timeout_ms : 20000);
+        deadline = fy_clock_mono_ms() + scaled(k->timeout_ms > 0 ? k->timeout_ms : 20000);
         while (snk != NULL && (state_get(&s, &completed, -1), completed < s.n) &&
-               now_ms() < deadline) {
+               fy_clock_mono_ms() < deadline) {
             fy_sink_poll(snk, 20);
         }
         if (snk != NULL) {

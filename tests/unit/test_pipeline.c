@@ -3,6 +3,7 @@
  * routes, unmatched topics, oversized and undecodable messages, and the dedup window across a
  * restart. */
 #include "bridge/config.h"
+#include "core/clock.h"
 #include "core/file.h"
 #include "core/log.h"
 #include "core/record.h"
@@ -108,7 +109,7 @@ static char *fixture(size_t *len)
 
 static int emit(struct rig *r, const char *topic, const void *p, size_t n)
 {
-    struct fy_msg m = {"ns", topic, p, n, 1, fy_now_ms()};
+    struct fy_msg m = {"ns", topic, p, n, 1, fy_clock_wall_ms()};
 
     return fy_pipeline_emit(r->p, NULL, &m);
 }
