@@ -52,20 +52,12 @@ char *fy_redact_url(const char *url, char *out, size_t size)
     }
     q = p + strcspn(p, "?# ");
     put(&o, p, (size_t)(q - p));
-    if (*q != '?') {
-        p = q; /* no query; a fragment is dropped */
-        if (*p == '#') {
-            p += strcspn(p, " ");
-        }
-        if (*p == ' ') {
-            put(&o, " ", 1);
-            fy_redact_url(p + 1, out + o.len, o.size - o.len);
-        }
-        return out;
+    p = q;
+    if (*p == '?') {
+        put(&o, "?", 1);
+        p++;
     }
-    put(&o, "?", 1);
-    p = q + 1;
-    while (*p != '\0' && *p != '#' && *p != ' ') {
+    while (*q == '?' && *p != '\0' && *p != '#' && *p != ' ') {
         size_t seg = strcspn(p, "&# ");
         const char *eq = memchr(p, '=', seg);
         if (eq != NULL) {
@@ -81,7 +73,7 @@ char *fy_redact_url(const char *url, char *out, size_t size)
         }
     }
     if (*p == '#') {
-        p += strcspn(p, " ");
+        p += strcspn(p, " "); /* a fragment is dropped */
     }
     if (*p == ' ') {
         /* the URL ended inside a sentence: the rest may name another URL */
