@@ -2,6 +2,7 @@
 #include "codecs/codec.h"
 #include "codecs/ns_util.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -15,6 +16,7 @@ static int helium_decode(const struct fy_msg *in, struct fy_uplink *up, struct f
     char eui[64] = "";
     int64_t v, ts;
     int rc = FY_EDECODE, r;
+    size_t i;
 
     if (root == NULL) {
         return FY_EDECODE;
@@ -32,6 +34,9 @@ static int helium_decode(const struct fy_msg *in, struct fy_uplink *up, struct f
         fy_ns_str(FMT, root, "app_eui", up->application_id, sizeof(up->application_id), err) < 0 ||
         fy_ns_str(FMT, root, "devaddr", up->dev_addr, sizeof(up->dev_addr), err) < 0) {
         goto out;
+    }
+    for (i = 0; up->dev_addr[i] != '\0'; i++) { /* uplink.h: lowercase hex */
+        up->dev_addr[i] = (char)tolower((unsigned char)up->dev_addr[i]);
     }
     if ((r = fy_ns_int(FMT, root, "fcnt", 0, 4294967295LL, &v, err)) < 0) {
         goto out;
@@ -59,7 +64,14 @@ static int helium_decode(const struct fy_msg *in, struct fy_uplink *up, struct f
     hs = fy_ns_get(root, "hotspots");
     {
         const cJSON *f = cJSON_IsArray(hs) && hs->child ? fy_ns_get(hs->child, "frequency") : NULL;
-        rc = fy_ns_radio(up, cJSON_IsNumber(f) ? f->valuedouble * 1e6 : -1, -1, -1, gws);
+        const cJSON *dr = cJSON_IsArray(hs) && hs->child ? fy_ns_get(hs->child, "spreading")
+                                                          : NULL;
+        int sf = -1;
+        double bw = -1;
+        if (cJSON_IsString(dr)) {
+            fy_ns_datarate(dr->valuestring, &sf, &bw);
+        }
+        rc = fy_ns_radio(up, cJSON_IsNumber(f) ? f->valuedouble * 1e6 : -1, sf, bw, gws);
     }
 out:
     cJSON_Delete(root);

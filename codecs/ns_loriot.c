@@ -82,7 +82,15 @@ static int loriot_decode(const struct fy_msg *in, struct fy_uplink *up, struct f
     if (gws == NULL && fy_ns_get(root, "rssi") != NULL) {
         fy_ns_gateway(&gws, NULL, fy_ns_get(root, "rssi"), fy_ns_get(root, "snr"));
     }
-    rc = fy_ns_radio(up, (double)freq, -1, -1, gws);
+    {
+        const cJSON *dr = fy_ns_get(root, "dr"); /* "SF9 BW125 4/5" */
+        int sf = -1;
+        double bw = -1;
+        if (cJSON_IsString(dr)) {
+            fy_ns_datarate(dr->valuestring, &sf, &bw);
+        }
+        rc = fy_ns_radio(up, (double)freq, sf, bw, gws);
+    }
 out:
     cJSON_Delete(root);
     return rc;

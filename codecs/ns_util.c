@@ -241,5 +241,25 @@ int fy_ns_radio(struct fy_uplink *up, double freq, int sf, double bw, cJSON *gat
     }
     cJSON_Delete(up->radio);
     up->radio = r;
+    if (r->child == NULL) { /* nothing known: no radio object at all, not an empty one */
+        cJSON_Delete(r);
+        up->radio = NULL;
+    }
     return FY_OK;
+}
+
+void fy_ns_datarate(const char *s, int *sf, double *bw)
+{
+    const char *p;
+
+    for (p = s; p != NULL && *p != '\0'; p++) {
+        if ((p[0] == 'S' || p[0] == 's') && (p[1] == 'F' || p[1] == 'f') && isdigit((unsigned char)p[2])) {
+            long v = strtol(p + 2, NULL, 10);
+            *sf = v >= 5 && v <= 12 ? (int)v : *sf;
+        } else if ((p[0] == 'B' || p[0] == 'b') && (p[1] == 'W' || p[1] == 'w') &&
+                   isdigit((unsigned char)p[2])) {
+            long v = strtol(p + 2, NULL, 10); /* kHz */
+            *bw = v > 0 && v <= 1625 ? (double)v * 1000.0 : *bw;
+        }
+    }
 }

@@ -36,6 +36,10 @@ int fy_ns_payload_b64(const char *fmt, const cJSON *obj, const char *path, struc
  * caller (taken; may be NULL). */
 int fy_ns_radio(struct fy_uplink *up, double freq, int sf, double bw, cJSON *gateways);
 
+/* Read a LoRa data rate written as text ("SF9BW125", "SF9 BW125 4/5"): *sf (5..12) and *bw in
+ * Hz (from kHz); each is left as it was when absent. */
+void fy_ns_datarate(const char *s, int *sf, double *bw);
+
 /* Build the gateway list from the array at list_path of obj: each item's id_path, rssi_path and
  * snr_path. *gws receives the list (NULL when there is none). FY_EDECODE when list_path is not
  * an array, FY_ENOMEM. */

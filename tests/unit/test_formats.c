@@ -105,7 +105,8 @@ static void test_fixtures(void)
             if (e->f_port >= 0) {
                 FY_ASSERT_EQ(up.f_port, e->f_port);
             }
-            CU_ASSERT_PTR_NOT_NULL(up.radio);
+            /* radio is compared field by field by the format kit (tests/conformance):
+             * a message without radio fields has no radio object at all */
         }
         fy_uplink_clear(&up);
         free(text);
