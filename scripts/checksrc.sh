@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if grep -rnE '\b(sprintf|vsprintf|strcpy|strcat|strtok|atoi|gets|alloca)[[:space:]]*\(' \
-    --include='*.c' --include='*.h' --include='*.cpp' bridge routes codecs sinks tests bench; then
+    --include='*.c' --include='*.h' --include='*.cpp' core bridge routes codecs sinks sources tests bench; then
     echo "checksrc: banned function used (see STYLE.md C15)" >&2
     exit 1
 fi
