@@ -117,11 +117,13 @@ int fy_envelope_build(struct fy_envelope *env, const struct fy_uplink *up, cJSON
         goto nomem;
     }
     /* Every envelope is UTF-8 JSON (RFC 8259), whatever bytes a network server or a device
-     * put into a string: ill-formed sequences become U+FFFD (docs/envelope.md, "UTF-8"). */
-    if (fy_utf8_repair_json(root) < 0) {
-        goto nomem;
-    }
+     * put into a string: ill-formed sequences become U+FFFD (docs/envelope.md, "UTF-8"). The
+     * common case costs one pass over the text; only a bad envelope walks and reprints. */
     text = cJSON_PrintUnformatted(root);
+    if (text != NULL && !fy_utf8_valid(text, strlen(text))) {
+        free(text);
+        text = fy_utf8_repair_json(root) < 0 ? NULL : cJSON_PrintUnformatted(root);
+    }
     if (text == NULL) {
         goto nomem;
     }

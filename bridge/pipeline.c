@@ -311,62 +311,16 @@ static int dead_letter(struct fy_pipeline *p, const char *stage, const char *rea
     return append_result(p, rc, &err);
 }
 
-/* Offset of the first byte that is not part of well-formed UTF-8 (RFC 3629: no overlongs,
- * no surrogates, nothing past U+10FFFF), or len when all of s is. */
-static size_t utf8_bad_at(const unsigned char *s, size_t len)
-{
-    size_t i = 0, n, k;
-    uint32_t c;
-
-    while (i < len) {
-        if (s[i] < 0x80) {
-            i++;
-            continue;
-        }
-        if (s[i] >= 0xc2 && s[i] <= 0xdf) {
-            n = 1, c = s[i] & 0x1fu;
-        } else if (s[i] >= 0xe0 && s[i] <= 0xef) {
-            n = 2, c = s[i] & 0x0fu;
-        } else if (s[i] >= 0xf0 && s[i] <= 0xf4) {
-            n = 3, c = s[i] & 0x07u;
-        } else {
-            return i;
-        }
-        if (len - i <= n) {
-            return i;
-        }
-        for (k = 1; k <= n; k++) {
-            if ((s[i + k] & 0xc0) != 0x80) {
-                return i;
-            }
-            c = c << 6 | (s[i + k] & 0x3fu);
-        }
-        if ((n == 2 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
-            (n == 3 && (c < 0x10000 || c > 0x10ffff))) {
-            return i;
-        }
-        i += n + 1;
-    }
-    return len;
-}
-
 /* A reason (into reason) when rec can never be journaled, whatever is retried: an envelope
- * over the record limit, or one that is not UTF-8 (RFC 8259 JSON). FY_OK when it can. */
+ * over the record limit (envelopes are always UTF-8: fy_envelope_build repairs them). FY_OK
+ * when it can. */
 static int record_problem(const struct fy_pipeline *p, const struct fy_record *rec, char *reason,
                           size_t size)
 {
-    size_t bad;
-
     if (rec->body_len > p->body_max) {
         snprintf(reason, size, "envelope of %zu bytes is over the record limit of %zu bytes "
                  "(max_record)", rec->body_len, p->body_max);
         return FY_ETOOBIG;
-    }
-    bad = utf8_bad_at((const unsigned char *)rec->body, rec->body_len);
-    if (bad < rec->body_len) {
-        snprintf(reason, size, "envelope is not valid UTF-8 (byte 0x%02x at offset %zu)",
-                 (unsigned char)rec->body[bad], bad);
-        return FY_EDECODE;
     }
     return FY_OK;
 }
