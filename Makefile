@@ -6,7 +6,7 @@ TEST_BUILD ?= build-test
 SANITIZE   ?= address,undefined
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps build demo test tsan bench bench-webhook clean
+.PHONY: all deps build demo test tsan minimal bench bench-webhook clean
 
 all: build
 
@@ -34,6 +34,15 @@ tsan: deps
 	ninja -C build-tsan test_journal test_pipeline test_deliver
 	cd build-tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -R 'unit\.(journal|pipeline|deliver)$$'
 
+# A build with plugins left out (no librdkafka, SpiderMonkey or Paho linked): it builds, its
+# unit tests pass and the binary does not link the left-out libraries.
+minimal: deps
+	cmake -S . -B build-minimal -G Ninja -DCMAKE_BUILD_TYPE=Debug -DFERRY_WERROR=ON \
+	    -DFERRY_SINK_KAFKA=OFF -DFERRY_CODEC_JAVASCRIPT=OFF -DFERRY_SOURCE_MQTT=OFF >/dev/null
+	ninja -C build-minimal
+	! ldd build-minimal/ferry | grep -E 'rdkafka|mozjs|paho'
+	cd build-minimal && ctest --output-on-failure -L unit -j $(JOBS)
+
 bench: deps
 	cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 	ninja -C build-release
@@ -47,4 +56,4 @@ bench-webhook: deps
 	bash bench/webhook.sh build-release
 
 clean:
-	rm -rf $(BUILD) $(TEST_BUILD) build-release build-tsan
+	rm -rf $(BUILD) $(TEST_BUILD) build-release build-tsan build-minimal

@@ -16,7 +16,6 @@
 #include "bridge/journal/journal.h"
 #include "bridge/pipeline.h"
 #include "codecs/codec.h"
-#include "codecs/js/js_engine.h"
 #include "sinks/sink.h"
 #include "sources/source.h"
 
@@ -623,7 +622,7 @@ out:
     fy_conf_free(script_node);
     free(bytes);
     fy_config_free(cfg);
-    fy_js_shutdown();
+    fy_codec_shutdown();
     return rc;
 }
 

@@ -161,7 +161,23 @@ static const char *shown(const struct fy_node *n)
     return n->secret ? "(secret, not shown)" : n->value;
 }
 
-/* Append ", nm" (or "nm" first) to the list in out[size]; stops quietly when full. */
+/* "unknown sink type 'x' (expected one of: ...)", saying which CMake option to build with when
+ * x is a plugin this build left out. */
+static int unknown_type(struct fy_err *err, const struct fy_node *n, enum fy_plugin_kind kind,
+                        const char *expected)
+{
+    const char *opt = fy_plugin_left_out(kind, n != NULL ? n->value : NULL);
+
+    if (opt != NULL) {
+        return fy_conf_error(err, n, 0, "%s type '%s' is not in this build (rebuild with "
+                             "-D%s=ON; this build has: %s)", fy_plugin_kind_name(kind),
+                             shown(n), opt, expected[0] != '\0' ? expected : "none");
+    }
+    return fy_conf_error(err, n, 0, "unknown %s %s'%s' (expected one of: %s)",
+                         fy_plugin_kind_name(kind), kind == FY_PLUGIN_CODEC ? "" : "type ",
+                         shown(n), expected);
+}
+
 /* Names of items that failed to load may be NULL while `ferry check` goes on. */
 static int same(const char *a, const char *b)
 {
@@ -348,8 +364,7 @@ static int load_instance(const struct fy_node *item, const char *what, int is_si
         const struct fy_sink_plugin *p = fy_sink_plugin_find(type->value);
         struct fy_sink *snk;
         if (p == NULL) {
-            return fy_conf_error(err, type, 0, "unknown sink type '%s' (expected one of: %s)",
-                                 shown(type), types);
+            return unknown_type(err, type, FY_PLUGIN_SINK, types);
         }
         snk = fy_sink_create(p, name->value, item, skip, 1, NULL, NULL, err);
         if (snk == NULL) {
@@ -361,8 +376,7 @@ static int load_instance(const struct fy_node *item, const char *what, int is_si
         const struct fy_source_plugin *p = fy_source_plugin_find(type->value);
         struct fy_source *src;
         if (p == NULL) {
-            return fy_conf_error(err, type, 0, "unknown source type '%s' (expected one of: %s)",
-                                 shown(type), types);
+            return unknown_type(err, type, FY_PLUGIN_SOURCE, types);
         }
         src = fy_source_create(p, name->value, item, skip, 1, NULL, NULL, err);
         if (src == NULL) {
@@ -607,8 +621,7 @@ static int load_route(struct fy_config *cfg, const struct fy_node *item, size_t 
             for (; *c != NULL; c++) {
                 list_add(list, sizeof(list), &off, (*c)->name);
             }
-            fy_conf_error(err, fy_conf_get(item, "codec"), 0, "unknown codec '%s' (expected "
-                          "one of: %s)", shown(fy_conf_get(item, "codec")), list);
+            unknown_type(err, fy_conf_get(item, "codec"), FY_PLUGIN_CODEC, list);
             goto out;
         }
         if (fy_plugin_check(FY_PLUGIN_CODEC, pp->abi, pp->name, &terr) != FY_OK) {

@@ -50,5 +50,7 @@ const struct fy_payload_plugin *fy_codec_payload_find(const char *name);
 /* NULL-terminated lists, for --help and error messages. */
 const struct fy_format_plugin *const *fy_codec_formats(void);
 const struct fy_payload_plugin *const *fy_codec_payloads(void);
+/* Release what codecs hold for the whole process (the JavaScript engine); once, at exit. */
+void fy_codec_shutdown(void);
 
 #endif

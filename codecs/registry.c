@@ -1,7 +1,17 @@
-/* registry.c - the const tables of network formats and payload codecs (STYLE C9 c). */
+/* registry.c - the const tables of network formats and payload codecs (STYLE C9 c). Codecs
+ * with their own CMake option (FERRY_CODEC_<NAME>) come from the generated fy_plugins.h. */
 #include "codecs/codec.h"
 
+#include "fy_plugins.h" /* generated: FY_PLUGIN_<KIND>(name) per compiled-in plugin */
+
 #include <string.h>
+
+#ifdef FERRY_HAVE_CODEC_JAVASCRIPT
+#include "codecs/js/js_engine.h"
+#endif
+
+#define FY_PLUGIN_SOURCE(n)
+#define FY_PLUGIN_SINK(n)
 
 extern const struct fy_format_plugin fy_format_tts_v3;
 extern const struct fy_format_plugin fy_format_chirpstack_v4;
@@ -11,7 +21,9 @@ extern const struct fy_format_plugin fy_format_loriot;
 extern const struct fy_format_plugin fy_format_thingpark;
 extern const struct fy_format_plugin fy_format_smartclean;
 extern const struct fy_format_plugin fy_format_generic_json;
-extern const struct fy_payload_plugin fy_payload_javascript;
+#define FY_PLUGIN_CODEC(n) extern const struct fy_payload_plugin fy_payload_##n;
+FY_PLUGINS
+#undef FY_PLUGIN_CODEC
 extern const struct fy_payload_plugin fy_payload_cayenne;
 extern const struct fy_payload_plugin fy_payload_raw;
 
@@ -28,7 +40,9 @@ static const struct fy_format_plugin *const formats[] = {
 };
 
 static const struct fy_payload_plugin *const payloads[] = {
-    &fy_payload_javascript,
+#define FY_PLUGIN_CODEC(n) &fy_payload_##n,
+    FY_PLUGINS
+#undef FY_PLUGIN_CODEC
     &fy_payload_cayenne,
     &fy_payload_raw,
     NULL,
@@ -66,4 +80,11 @@ const struct fy_format_plugin *const *fy_codec_formats(void)
 const struct fy_payload_plugin *const *fy_codec_payloads(void)
 {
     return payloads;
+}
+
+void fy_codec_shutdown(void)
+{
+#ifdef FERRY_HAVE_CODEC_JAVASCRIPT
+    fy_js_shutdown();
+#endif
 }

@@ -35,5 +35,8 @@ const char *fy_plugin_kind_name(enum fy_plugin_kind kind);
  * ("sink 'x' was built for plugin ABI 2, this Ferry has 1: rebuild it"). Every registry and
  * instance constructor calls it. */
 int fy_plugin_check(enum fy_plugin_kind kind, int abi, const char *name, struct fy_err *err);
+/* The CMake option that left plugin name of kind out of this build ("FERRY_SINK_KAFKA"), or
+ * NULL when no such plugin exists: for "unknown type" errors that tell what to rebuild with. */
+const char *fy_plugin_left_out(enum fy_plugin_kind kind, const char *name);
 
 #endif

@@ -1,14 +1,22 @@
-/* registry.c - the const table of sink plugins compiled into Ferry (STYLE C9 c). */
+/* registry.c - the const table of sink plugins compiled into Ferry (STYLE C9 c),
+ * from the generated fy_plugins.h: the plugins whose FERRY_SINK_<NAME> option is ON. */
 #include "sinks/sink.h"
+
+#include "fy_plugins.h"
 
 #include <string.h>
 
-extern const struct fy_sink_plugin fy_sink_kafka;
-extern const struct fy_sink_plugin fy_sink_webhook;
+#define FY_PLUGIN_SOURCE(n)
+#define FY_PLUGIN_CODEC(n)
+
+#define FY_PLUGIN_SINK(n) extern const struct fy_sink_plugin fy_sink_##n;
+FY_PLUGINS
+#undef FY_PLUGIN_SINK
 
 static const struct fy_sink_plugin *const plugins[] = {
-    &fy_sink_kafka,
-    &fy_sink_webhook,
+#define FY_PLUGIN_SINK(n) &fy_sink_##n,
+    FY_PLUGINS
+#undef FY_PLUGIN_SINK
     NULL,
 };
 

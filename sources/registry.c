@@ -1,12 +1,22 @@
-/* registry.c - the const table of source plugins compiled into Ferry (STYLE C9 c). */
+/* registry.c - the const table of source plugins compiled into Ferry (STYLE C9 c),
+ * from the generated fy_plugins.h: the plugins whose FERRY_SOURCE_<NAME> option is ON. */
 #include "sources/source.h"
+
+#include "fy_plugins.h"
 
 #include <string.h>
 
-extern const struct fy_source_plugin fy_source_mqtt;
+#define FY_PLUGIN_SINK(n)
+#define FY_PLUGIN_CODEC(n)
+
+#define FY_PLUGIN_SOURCE(n) extern const struct fy_source_plugin fy_source_##n;
+FY_PLUGINS
+#undef FY_PLUGIN_SOURCE
 
 static const struct fy_source_plugin *const plugins[] = {
-    &fy_source_mqtt,
+#define FY_PLUGIN_SOURCE(n) &fy_source_##n,
+    FY_PLUGINS
+#undef FY_PLUGIN_SOURCE
     NULL,
 };
 

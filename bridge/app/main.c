@@ -4,7 +4,6 @@
 #include "bridge/config.h"
 #include "core/log.h"
 #include "codecs/codec.h"
-#include "codecs/js/js_engine.h"
 
 #include <getopt.h>
 #include <curl/curl.h>
@@ -128,7 +127,7 @@ static int parse_common(int argc, char **argv, void (*help)(FILE *), const char 
 
 /* Build and free every route's format and codec context, as the pipeline will: a JavaScript
  * codec is compiled (syntax errors with their line) and codec_options/format_options are
- * checked. fy_config_load cannot, because the JS engine needs fy_js_shutdown() after. */
+ * checked. fy_config_load cannot, because the JS engine needs fy_codec_shutdown() after. */
 static int check_codecs(const struct fy_config *cfg, struct fy_errlist *all)
 {
     int failed = 0;
@@ -166,7 +165,7 @@ static int check_codecs(const struct fy_config *cfg, struct fy_errlist *all)
             failed = 1;
         }
     }
-    fy_js_shutdown();
+    fy_codec_shutdown();
     return failed ? FY_ECONFIG : FY_OK;
 }
 
@@ -261,7 +260,7 @@ static int cmd_run(int argc, char **argv)
     }
     rc = fy_bridge_run(b, &stop_requested);
     fy_bridge_destroy(b);
-    fy_js_shutdown();
+    fy_codec_shutdown();
     fy_log_info("ferry", "exit %d", rc);
     return rc;
 }
