@@ -9,7 +9,7 @@ pkgs=(
     libcunit1-dev libmozjs-102-dev
     libmicrohttpd-dev
     mosquitto mosquitto-clients kcat curl
-    default-jre-headless maven python3 openssl
+    default-jre-headless maven python3 python3-venv openssl
 )
 missing=()
 for p in "${pkgs[@]}"; do
