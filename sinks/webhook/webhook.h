@@ -69,9 +69,6 @@ int fy_webhook_check(void *ctx, struct fy_err *err);
 int fy_webhook_setup(struct webhook *w, struct fy_err *err);
 
 /* webhook_body.c */
-/* Check template tpl (what names it, shown is tpl with secrets hidden). FY_OK/FY_ECONFIG. */
-int fy_webhook_tmpl_check(const char *what, const char *tpl, const char *shown,
-                          struct fy_err *err);
 /* Render rec's URL and header values: *t (caller frees with fy_webhook_target_free) and the
  * target key (malloc'ed) batches are grouped by. FY_OK, FY_EINVAL (reject the record, reason
  * in err) or FY_ENOMEM. */

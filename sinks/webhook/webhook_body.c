@@ -5,7 +5,7 @@
 
 #include "core/b64.h"
 #include "core/clock.h"
-#include "core/template.h"
+#include "sinks/record_template.h"
 
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>
@@ -13,75 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ==== templates: {field} of the envelope in the URL's path/query and in header values ==== */
-
-static const char *const tmpl_vars[] = {"recType", "deviceId", "devEUI", "applicationId",
-                                        "tenantId", NULL};
-
-/* Check tpl's {names} with the one template engine (core/template.h); FY_OK or FY_ECONFIG with
- * what is wrong. The message names the template through shown (secrets redacted). */
-int fy_webhook_tmpl_check(const char *what, const char *tpl, const char *shown, struct fy_err *err)
-{
-    struct fy_err terr = {0};
-    const char *why;
-
-    if (fy_template_check(tpl, tmpl_vars, 0, &terr) == FY_OK) {
-        return FY_OK;
-    }
-    why = strstr(terr.msg, "': ");
-    why = why != NULL ? why + 3 : terr.msg; /* drop "template '<tpl>': ", it may hold a secret */
-    return fy_err_set(err, FY_ECONFIG, "%s '%s': %s", what, shown, why);
-}
-
-struct tmpl_ctx {
-    const struct fy_record *rec;
-    const cJSON *obj;
-};
-
-/* Value of template field name (len bytes) for one record. */
-static int tmpl_lookup(void *arg, const char *name, size_t len, const char **val, size_t *val_len)
-{
-    const struct tmpl_ctx *c = arg;
-    const cJSON *v;
-    char key[32];
-    size_t i;
-
-    for (i = 0; tmpl_vars[i] != NULL; i++) {
-        if (strlen(tmpl_vars[i]) == len && memcmp(tmpl_vars[i], name, len) == 0) {
-            break;
-        }
-    }
-    if (tmpl_vars[i] == NULL) {
-        return FY_EINVAL;
-    }
-    if (len == 7 && memcmp(name, "recType", 7) == 0) {
-        *val = c->rec->rec_type;
-    } else {
-        snprintf(key, sizeof(key), "%.*s", (int)len, name);
-        v = cJSON_GetObjectItemCaseSensitive(c->obj, key);
-        *val = cJSON_IsString(v) ? v->valuestring : NULL;
-    }
-    *val_len = *val != NULL ? strlen(*val) : 0;
-    return FY_OK;
-}
-
-/* Expand tpl for rec into out, NUL included in out->len. In a URL (url_escape) values are
- * percent-encoded; in a header a value with a control character is refused ("bad_header").
- * FY_OK, or FY_EINVAL with the reason in err (the record is then rejected). */
-static int tmpl_expand(const char *tpl, const struct fy_record *rec, const cJSON *obj,
-                       int url_escape, struct fy_buf *out, struct fy_err *err)
-{
-    struct tmpl_ctx c = {rec, obj};
-    int rc = fy_template_render(tpl, tmpl_lookup, &c,
-                                url_escape ? FY_TEMPLATE_URL : FY_TEMPLATE_HEADER, out->max, out,
-                                err);
-
-    if (rc == FY_ENOTFOUND || rc == FY_ETOOBIG) {
-        rc = FY_EINVAL; /* this record cannot be addressed: reject it */
-    }
-    return rc == FY_OK ? fy_buf_add(out, "", 1) : rc; /* NUL */
-}
 
 /* Render the URL and header values of rec. */
 int fy_webhook_render(const struct webhook *w, const struct fy_record *rec,
@@ -98,7 +29,7 @@ int fy_webhook_render(const struct webhook *w, const struct fy_record *rec,
     *keyp = NULL;
     fy_buf_init(&u, 8192);
     fy_buf_init(&key, 16384);
-    rc = t != NULL ? tmpl_expand(w->url, rec, obj, 1, &u, err)
+    rc = t != NULL ? fy_sink_tmpl_expand(w->url, rec, obj, FY_TEMPLATE_URL, &u, err)
                    : fy_err_set(err, FY_ENOMEM, "out of memory");
     if (rc == FY_OK) {
         t->nh = w->headers.n;
@@ -113,7 +44,8 @@ int fy_webhook_render(const struct webhook *w, const struct fy_record *rec,
     for (i = 0; rc == FY_OK && i < w->headers.n; i++) {
         struct fy_buf v;
         fy_buf_init(&v, 1024);
-        rc = tmpl_expand(w->headers.items[i].value, rec, obj, 0, &v, err);
+        rc = fy_sink_tmpl_expand(w->headers.items[i].value, rec, obj, FY_TEMPLATE_HEADER, &v,
+                                 err);
         if (rc != FY_OK) {
             fy_err_prefix(err, "header %s: ", w->headers.items[i].key);
             fy_buf_free(&v);

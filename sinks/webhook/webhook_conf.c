@@ -6,6 +6,7 @@
 #include "core/http/ssrf.h"
 #include "core/log.h"
 #include "core/redact.h"
+#include "sinks/record_template.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -95,7 +96,7 @@ int fy_webhook_check(void *ctx, struct fy_err *err)
             return fy_err_set(err, FY_ECONFIG, "url '%s': templates may only be used in the "
                               "path and query; the host must be literal", w->url_shown);
         }
-        if (fy_webhook_tmpl_check("url", w->url, w->url_shown, err) != FY_OK) {
+        if (fy_sink_tmpl_check("url", w->url, w->url_shown, err) != FY_OK) {
             return FY_ECONFIG;
         }
         if (!w->allow_private && (fy_ssrf_host_internal(host, hl) ||
@@ -148,8 +149,8 @@ int fy_webhook_check(void *ctx, struct fy_err *err)
             return fy_err_set(err, FY_ECONFIG, "line %d: header '%s' contains CR/LF or ':'",
                               w->headers.items[i].line, w->headers.items[i].key);
         }
-        if (fy_webhook_tmpl_check(w->headers.items[i].key, w->headers.items[i].value, "(value not shown)",
-                       err) != FY_OK) {
+        if (fy_sink_tmpl_check(w->headers.items[i].key, w->headers.items[i].value,
+                               "(value not shown)", err) != FY_OK) {
             fy_err_prefix(err, "line %d: header ", w->headers.items[i].line);
             return FY_ECONFIG;
         }
