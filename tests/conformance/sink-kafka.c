@@ -27,13 +27,13 @@ static int setup(void)
 
 static void test_live(void)
 {
-    const struct fy_sink_kit k = {"kafka", live, 300, 60000, FY_SINK_OK};
+    const struct fy_sink_kit k = {"kafka", live, 300, 60000, FY_SINK_OK, NULL};
     CU_ASSERT_EQUAL(fy_sink_kit_deliver(&k), 0);
 }
 
 static void test_options(void)
 {
-    const struct fy_sink_kit k = {"kafka", live, 0, 0, FY_SINK_OK};
+    const struct fy_sink_kit k = {"kafka", live, 0, 0, FY_SINK_OK, NULL};
     CU_ASSERT_EQUAL(fy_sink_kit_option_errors(&k), 0);
 }
 
@@ -42,7 +42,7 @@ static void test_secrets(void)
     const struct fy_sink_kit k = {"kafka",
                                   "brokers: 127.0.0.1:1\nmessage_timeout_ms: 1500\n"
                                   "security_protocol: sasl_plaintext\nsasl_username: kit\n",
-                                  0, 15000, FY_SINK_RETRY};
+                                  0, 15000, FY_SINK_RETRY, NULL};
     CU_ASSERT_EQUAL(fy_sink_kit_secrets(&k), 0);
 }
 

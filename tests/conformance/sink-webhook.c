@@ -37,25 +37,25 @@ static int teardown(void)
 
 static void test_live(void)
 {
-    const struct fy_sink_kit k = {"webhook", live, 500, 30000, FY_SINK_OK};
+    const struct fy_sink_kit k = {"webhook", live, 500, 30000, FY_SINK_OK, NULL};
     CU_ASSERT_EQUAL(fy_sink_kit_deliver(&k), 0);
 }
 
 static void test_dead(void)
 {
-    const struct fy_sink_kit k = {"webhook", dead, 50, 15000, FY_SINK_RETRY};
+    const struct fy_sink_kit k = {"webhook", dead, 50, 15000, FY_SINK_RETRY, NULL};
     CU_ASSERT_EQUAL(fy_sink_kit_deliver(&k), 0);
 }
 
 static void test_options(void)
 {
-    const struct fy_sink_kit k = {"webhook", live, 0, 0, FY_SINK_OK};
+    const struct fy_sink_kit k = {"webhook", live, 0, 0, FY_SINK_OK, NULL};
     CU_ASSERT_EQUAL(fy_sink_kit_option_errors(&k), 0);
 }
 
 static void test_secrets(void)
 {
-    const struct fy_sink_kit k = {"webhook", dead_auth, 0, 15000, FY_SINK_RETRY};
+    const struct fy_sink_kit k = {"webhook", dead_auth, 0, 15000, FY_SINK_RETRY, NULL};
     CU_ASSERT_EQUAL(fy_sink_kit_secrets(&k), 0);
 }
 

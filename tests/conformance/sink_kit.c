@@ -26,6 +26,7 @@ struct kit_state {
     unsigned char *done;     /* completions per ticket */
     int completed, dup, unknown, wrong, canary;
     enum fy_sink_result expect;
+    const char *want;        /* text every non-OK reason must hold, or NULL */
     char reason[512];        /* last reason that was not the expected result */
 };
 
@@ -49,7 +50,8 @@ static void on_complete(void *arg, uint64_t ticket, enum fy_sink_result res, con
     } else {
         s->completed++;
     }
-    if (res != s->expect) {
+    if (res != s->expect ||
+        (res != FY_SINK_OK && s->want != NULL && strstr(reason ? reason : "", s->want) == NULL)) {
         s->wrong++;
         snprintf(s->reason, sizeof(s->reason), "ticket %llu: result %d: %s",
                  (unsigned long long)ticket, (int)res, reason != NULL ? reason : "");
@@ -232,6 +234,7 @@ int fy_sink_kit_deliver(const struct fy_sink_kit *k)
 
     /* (a) + (b): submit everything, polling only when full, then poll until all complete */
     state_init(&s, n, k->expect);
+    s.want = k->reason;
     snk = kit_sink(k, NULL, &s, &root, &err);
     KIT_CHECK(snk != NULL, fails, "create: %s", err.msg);
     if (snk != NULL) {
@@ -259,6 +262,7 @@ int fy_sink_kit_deliver(const struct fy_sink_kit *k)
 
     /* (c): a burst, then drain at once (the worker on stop): drain completes every one */
     state_init(&s, n, k->expect);
+    s.want = k->reason;
     snk = kit_sink(k, NULL, &s, &root, &err);
     KIT_CHECK(snk != NULL, fails, "create: %s", err.msg);
     if (snk != NULL) {

@@ -15,6 +15,8 @@ struct fy_sink_kit {
     int timeout_ms;       /* per check: completions and drain (default 20000; scaled) */
     enum fy_sink_result expect; /* what every completion must be: OK (a live receiver) or
                                    RETRY (a dead endpoint) */
+    const char *reason;   /* optional: every completion that is not OK must have this text in
+                             its reason (e.g. "auth: " for a wrong secret) */
 };
 
 /* (a) every accepted submit completes exactly once, with k->expect (completions counted per

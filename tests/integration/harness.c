@@ -68,6 +68,89 @@ int fy_h_services(const char **mqtt, const char **kafka)
     return 0;
 }
 
+int fy_h_aws(const char **endpoint, const char **auth_endpoint, const char **python)
+{
+    static char ep[256], aep[256], py[512];
+    const char *e = getenv("FERRY_AWS_ENDPOINT"), *a = getenv("FERRY_AWS_AUTH_ENDPOINT");
+    const char *p = getenv("FERRY_AWS_PYTHON"), *dir = getenv("FERRY_SERVICES_DIR");
+
+    if ((e == NULL || a == NULL || p == NULL) && dir != NULL) {
+        char path[512], line[2048];
+        FILE *f;
+        snprintf(path, sizeof(path), "%s/env", dir);
+        if ((f = fopen(path, "r")) != NULL) {
+            while (fgets(line, sizeof(line), f) != NULL) {
+                char *x = strstr(line, "FERRY_AWS_ENDPOINT="), *y = strstr(line,
+                                                                          "FERRY_AWS_AUTH_ENDPOINT=");
+                char *z = strstr(line, "FERRY_AWS_PYTHON=");
+                if (x != NULL && y != NULL && z != NULL) {
+                    sscanf(x + 19, "%255s", ep);
+                    sscanf(y + 24, "%255s", aep);
+                    sscanf(z + 17, "%511s", py);
+                    e = ep;
+                    a = aep;
+                    p = py;
+                }
+            }
+            fclose(f);
+        }
+    }
+    if (e == NULL || a == NULL || p == NULL) {
+        fprintf(stderr, "harness: AWS (moto) not running (scripts/services aws-up)\n");
+        return -1;
+    }
+    *endpoint = e;
+    *auth_endpoint = a;
+    *python = p;
+    return 0;
+}
+
+char *fy_h_aws_tool(const char *endpoint, int *status, const char *fmt, ...)
+{
+    const char *e, *a, *py;
+    char args[2048], cmd[4096];
+    char *out = NULL;
+    size_t len = 0, cap = 0;
+    va_list ap;
+    FILE *p;
+    int st;
+
+    *status = -1;
+    if (fy_h_aws(&e, &a, &py) != 0) {
+        return NULL;
+    }
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof(args), fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof(cmd), "'%s' '%s/tests/support/aws_tool.py' --endpoint '%s' %s", py,
+             getenv("FERRY_SOURCE_DIR"), endpoint, args);
+    if ((p = popen(cmd, "r")) == NULL) {
+        return NULL;
+    }
+    for (;;) {
+        size_t n;
+        if (cap - len < 65536) {
+            char *m = realloc(out, cap + 1048576);
+            if (m == NULL) {
+                break;
+            }
+            out = m;
+            cap += 1048576;
+        }
+        n = fread(out + len, 1, cap - len - 1, p);
+        if (n == 0) {
+            break;
+        }
+        len += n;
+    }
+    st = pclose(p);
+    *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    if (out != NULL) {
+        out[len] = '\0';
+    }
+    return out;
+}
+
 const char *fy_h_unique(const char *prefix)
 {
     static char buf[8][128];

@@ -12,6 +12,15 @@
  * Returns 0, or -1 when the services are not running. Strings are static. */
 int fy_h_services(const char **mqtt_url, const char **kafka_brokers);
 
+/* The AWS-compatible endpoints of `scripts/services aws-up` (moto: one without and one with
+ * signature checks) and the python with boto3 for tests/support/aws_tool.py, from the
+ * environment or $FERRY_SERVICES_DIR/env. 0, or -1 when AWS is not running. Static strings. */
+int fy_h_aws(const char **endpoint, const char **auth_endpoint, const char **python);
+/* Run tests/support/aws_tool.py --endpoint endpoint <args> and return its stdout (malloc'ed,
+ * NUL-terminated; NULL when it could not run). *status gets its exit status. */
+char *fy_h_aws_tool(const char *endpoint, int *status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Scale a timeout by FERRY_TEST_TIMEOUT_MULTIPLIER (default 1). */
 int fy_h_ms(int ms);
 
