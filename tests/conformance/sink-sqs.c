@@ -52,12 +52,17 @@ static int setup(void)
     return create(name, 1, fifo_url, sizeof(fifo_url));
 }
 
-/* Drain url and check: n messages, each kit id once, attributes set; on FIFO, group = the
- * record's key and n increasing per group. Returns the number of failed checks. */
+/* Drain url and check: the kit sends its n records twice (two runs with the same envelope
+ * ids); a standard queue holds each twice, a FIFO queue once (SQS drops the copy by
+ * MessageDeduplicationId = envelope id), attributes set; on FIFO, group = the record's key
+ * and n increasing per group; then nothing more. Returns the number of failed checks. */
 static int read_back(const char *url, int n, int fifo)
 {
+    int copies = fifo ? 1 : 2;
     int st, got = 0, fails = 0, i;
-    char *out = fy_h_aws_tool(endpoint, &st, "sqs-drain '%s' --expect %d --timeout 60", url, n);
+    char *out = fy_h_aws_tool(endpoint, &st, "sqs-drain '%s' --expect %d --timeout 60", url,
+                              n * copies);
+    char *more;
     char *line, *save = NULL;
     int *seen = calloc((size_t)n, sizeof(int)), last[10];
 
@@ -107,11 +112,18 @@ static int read_back(const char *url, int n, int fifo)
         cJSON_Delete(m);
     }
     for (i = 0; i < n; i++) {
-        if (seen[i] != 1) {
-            fprintf(stderr, "sink-sqs: record %d arrived %d times\n", i, seen[i]);
+        if (seen[i] != copies) {
+            fprintf(stderr, "sink-sqs: record %d arrived %d times, want %d\n", i, seen[i],
+                    copies);
             fails++;
         }
     }
+    more = fy_h_aws_tool(endpoint, &st, "sqs-drain '%s' --timeout 3", url);
+    if (more == NULL || more[0] != '\0') {
+        fprintf(stderr, "sink-sqs: more messages than sent: %.300s\n", more ? more : "");
+        fails++;
+    }
+    free(more);
     fprintf(stderr, "sink-sqs: %s: %d messages read back, %d failed checks\n", url, got, fails);
     free(seen);
     free(out);
@@ -155,12 +167,10 @@ static void test_dead(void)
 static void test_wrong_secret(void)
 {
     char yaml[1200], url[512];
-    int st;
-    char *key = fy_h_aws_tool(auth_endpoint, &st, "iam-key");
     struct fy_sink_kit k = {"sqs", yaml, 20, 20000, FY_SINK_RETRY, "auth: "};
-    char id[128] = "";
+    char id[128] = "", secret[128];
 
-    CU_ASSERT_FATAL(key != NULL && st == 0 && sscanf(key, "%127s", id) == 1);
+    CU_ASSERT_FATAL(fy_h_aws_key(id, sizeof(id), secret, sizeof(secret)) == 0);
     snprintf(url, sizeof(url), "%s/000000000000/kit-auth", auth_endpoint);
     snprintf(yaml, sizeof(yaml), "queue_url: %s\nregion: eu-west-1\nendpoint: %s\n"
              "access_key_id: %s\nallow_insecure: true\nallow_private_networks: true\n"
@@ -169,7 +179,26 @@ static void test_wrong_secret(void)
     CU_ASSERT_EQUAL(fy_sink_kit_deliver(&k), 0);
     *strstr(yaml, "secret_access_key:") = '\0'; /* the canary run sets it */
     CU_ASSERT_EQUAL(fy_sink_kit_secrets(&k), 0);
-    free(key);
+}
+
+/* The right key on the instance that checks signatures: SigV4 from libcurl is accepted. */
+static void test_right_secret(void)
+{
+    char yaml[1200], url[512], id[128] = "", secret[128] = "";
+    int st;
+    char *out = NULL;
+    struct fy_sink_kit k = {"sqs", yaml, 20, 20000, FY_SINK_OK, NULL};
+
+    CU_ASSERT_FATAL(fy_h_aws_key(id, sizeof(id), secret, sizeof(secret)) == 0);
+    out = fy_h_aws_tool(auth_endpoint, &st, "--key-id %s --secret %s sqs-create kit-signed", id,
+                        secret);
+    CU_ASSERT_FATAL(out != NULL && st == 0 && sscanf(out, "%511s", url) == 1);
+    snprintf(yaml, sizeof(yaml), "queue_url: %s\nregion: eu-west-1\nendpoint: %s\n"
+             "access_key_id: %s\nsecret_access_key: %s\nallow_insecure: true\n"
+             "allow_private_networks: true\nbatch_max_wait_ms: 10\n", url, auth_endpoint, id,
+             secret);
+    CU_ASSERT_EQUAL(fy_sink_kit_deliver(&k), 0);
+    free(out);
 }
 
 static void test_options(void)
@@ -191,6 +220,8 @@ int init_integration_tests(void)
             NULL ||
         CU_add_test(s, "FIFO queue: groups, per-device order", test_fifo) == NULL ||
         CU_add_test(s, "dead endpoint: RETRY, never blocks", test_dead) == NULL ||
+        CU_add_test(s, "right secret: signature checked and accepted", test_right_secret) ==
+            NULL ||
         CU_add_test(s, "wrong secret: auth RETRY, secret never shown", test_wrong_secret) ==
             NULL ||
         CU_add_test(s, "option errors with FILE:LINE:COL", test_options) == NULL) {

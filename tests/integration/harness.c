@@ -151,6 +151,41 @@ char *fy_h_aws_tool(const char *endpoint, int *status, const char *fmt, ...)
     return out;
 }
 
+int fy_h_aws_key(char *id, size_t id_size, char *secret, size_t secret_size)
+{
+    const char *e, *a, *py, *dir = getenv("FERRY_SERVICES_DIR");
+    char path[600], a_id[128], a_secret[128];
+    FILE *f;
+    int ok = 0;
+
+    if (fy_h_aws(&e, &a, &py) != 0 || dir == NULL) {
+        return -1;
+    }
+    snprintf(path, sizeof(path), "%s/aws-auth.key", dir);
+    if ((f = fopen(path, "r")) == NULL) {
+        int st;
+        char *out = fy_h_aws_tool(a, &st, "iam-key");
+        if (out == NULL || st != 0 || (f = fopen(path, "w")) == NULL) {
+            fprintf(stderr, "harness: iam-key failed: %s\n", out != NULL ? out : "");
+            free(out);
+            return -1;
+        }
+        fputs(out, f);
+        fclose(f);
+        free(out);
+        f = fopen(path, "r");
+    }
+    ok = f != NULL && fscanf(f, "%127s %127s", a_id, a_secret) == 2;
+    if (ok) {
+        snprintf(id, id_size, "%s", a_id);
+        snprintf(secret, secret_size, "%s", a_secret);
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+    return ok ? 0 : -1;
+}
+
 const char *fy_h_unique(const char *prefix)
 {
     static char buf[8][128];

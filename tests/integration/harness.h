@@ -21,6 +21,11 @@ int fy_h_aws(const char **endpoint, const char **auth_endpoint, const char **pyt
 char *fy_h_aws_tool(const char *endpoint, int *status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* An access key of the signature-checking moto instance: made once per services run with
+ * aws_tool.py iam-key and kept in $FERRY_SERVICES_DIR/aws-auth.key for the next test (moto
+ * serves only a few requests unchecked). 0 or -1. */
+int fy_h_aws_key(char *id, size_t id_size, char *secret, size_t secret_size);
+
 /* Scale a timeout by FERRY_TEST_TIMEOUT_MULTIPLIER (default 1). */
 int fy_h_ms(int ms);
 
