@@ -13,6 +13,7 @@
 
 #define MAX_OPEN 64      /* open batches (targets) at once; the oldest closes beyond */
 #define LANE_BUCKETS 1024
+#define HELD_BACK "held back, not sent: an earlier record of the same key is being retried"
 
 /* A record that waits for its key's earlier record to become final. */
 struct wait {
@@ -24,6 +25,8 @@ struct wait {
 struct lane {
     char *key;
     int busy;                 /* a record of this key is in a batch */
+    int blocked;              /* a record of this key went back to the core as RETRY: later
+                               * ones go back too, unsent, until nothing is pending */
     struct wait *head, *tail; /* later records of this key, in order */
     struct lane *next;        /* hash chain */
 };
@@ -43,6 +46,7 @@ struct fy_hq {
     struct fy_hq_batch *settling; /* the batch done() is looking at */
     int given_back;               /* done() handed settling back to the queue */
     int stuck;                    /* a lane's next record could not be placed (ENOMEM) */
+    size_t blocked;               /* lanes blocked after a RETRY */
 };
 
 /* ==== items and batches ==== */
@@ -52,6 +56,8 @@ static void item_free(struct fy_hq_item *it)
     free(it->body);
     free(it->key);
     free(it->attr);
+    free(it->rec_type);
+    free(it->event_type);
     memset(it, 0, sizeof(*it));
 }
 
@@ -282,16 +288,23 @@ int fy_hq_add(struct fy_hq *q, const char *target, void *tdata, const struct fy_
     it.body = malloc(rec->body_len + 1);
     it.key = key != NULL ? strdup(key) : NULL;
     it.attr = attr != NULL ? strdup(attr) : NULL;
-    if (it.body == NULL || (key != NULL && it.key == NULL) || (attr != NULL && it.attr == NULL)) {
+    it.rec_type = strdup(rec->rec_type != NULL ? rec->rec_type : "");
+    it.event_type = strdup(rec->event_type != NULL ? rec->event_type : "");
+    if (it.body == NULL || (key != NULL && it.key == NULL) || (attr != NULL && it.attr == NULL) ||
+        it.rec_type == NULL || it.event_type == NULL) {
         item_free(&it);
         return FY_EAGAIN;
     }
     memcpy(it.body, rec->body, rec->body_len);
     it.body[rec->body_len] = '\0';
     snprintf(it.id, sizeof(it.id), "%s", rec->id != NULL ? rec->id : "");
-    snprintf(it.rec_type, sizeof(it.rec_type), "%s", rec->rec_type != NULL ? rec->rec_type : "");
-    snprintf(it.event_type, sizeof(it.event_type), "%s",
-             rec->event_type != NULL ? rec->event_type : "");
+    if (l != NULL && l->blocked) {
+        /* an earlier record of this key is with the core for a retry, which sends this one
+         * again after it: sending it now would pass it */
+        item_free(&it);
+        fy_sink_complete(q->snk, ticket, FY_SINK_RETRY, HELD_BACK);
+        return FY_OK;
+    }
     if (l != NULL && l->busy) {
         struct wait *w = calloc(1, sizeof(*w));
         if (w == NULL || (w->target = strdup(target != NULL ? target : "")) == NULL) {
@@ -356,6 +369,51 @@ static void lane_release(struct fy_hq *q, const char *key)
     free(w);
 }
 
+/* The record of key went back to the core as RETRY: the core sends it again, and every later
+ * record after it, so the later ones waiting in its lane go back unsent, and the lane stays
+ * blocked until nothing is pending (the core then resends from the failed record on). */
+static void lane_fail(struct fy_hq *q, const char *key)
+{
+    struct lane *l;
+    struct wait *w;
+
+    if (!q->c.lanes || key == NULL || (l = lane_get(q, key, 0)) == NULL) {
+        return;
+    }
+    l->busy = 0;
+    if (!l->blocked) {
+        l->blocked = 1;
+        q->blocked++;
+    }
+    while ((w = l->head) != NULL) {
+        l->head = w->next;
+        fy_sink_complete(q->snk, w->it.ticket, FY_SINK_RETRY, HELD_BACK);
+        q->pending--;
+        q->waiting--;
+        item_free(&w->it);
+        free(w->target);
+        free(w);
+    }
+    l->tail = NULL;
+}
+
+/* Nothing is pending: the core's retry starts from a clean slate, every lane opens again. */
+static void lanes_unblock(struct fy_hq *q)
+{
+    size_t i;
+
+    for (i = 0; q->blocked > 0 && i < LANE_BUCKETS; i++) {
+        struct lane *l, *next;
+        for (l = q->lanes[i]; l != NULL; l = next) {
+            next = l->next;
+            if (l->blocked && !l->busy && l->head == NULL) {
+                lane_drop(q, l);
+                q->blocked--;
+            }
+        }
+    }
+}
+
 /* Lanes whose first record could not be placed (out of memory) get another chance. */
 static void lanes_retry(struct fy_hq *q)
 {
@@ -389,8 +447,15 @@ void fy_hq_complete(struct fy_hq *q, struct fy_hq_batch *b, size_t i, enum fy_si
     }
     fy_sink_complete(q->snk, it->ticket, res, reason);
     q->pending--;
-    lane_release(q, it->key);
+    if (res == FY_SINK_RETRY) {
+        lane_fail(q, it->key);
+    } else {
+        lane_release(q, it->key);
+    }
     item_free(it);
+    if (q->pending == 0 && q->blocked > 0) {
+        lanes_unblock(q);
+    }
 }
 
 void fy_hq_complete_all(struct fy_hq *q, struct fy_hq_batch *b, enum fy_sink_result res,

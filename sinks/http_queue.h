@@ -9,7 +9,9 @@
  * key waits in its lane until the earlier one is final (completed OK or REJECT, or handed
  * back to the core as RETRY). A batch therefore never holds two records of one key, and a
  * record that failed alone inside a batch can be sent again alone without passing a later
- * record of its device (docs/reliability.md "Per-device order in batching sinks"). */
+ * record of its device. A record handed back to the core as RETRY blocks its lane: the later
+ * records of its key complete RETRY unsent (the core's retry sends them again after it) until
+ * nothing is pending (docs/reliability.md "Per-device order in batching sinks"). */
 #ifndef FY_SINK_HTTP_QUEUE_H
 #define FY_SINK_HTTP_QUEUE_H
 
@@ -31,7 +33,7 @@ struct fy_hq_item {
     char id[64];      /* envelope id */
     char *key;        /* lane key (devEUI, message group, partition key), or NULL */
     char *attr;       /* one sink-rendered string (partition key, group id...), or NULL */
-    char rec_type[64], event_type[32];
+    char *rec_type, *event_type;
     int attempts;     /* requests this item was part of */
 };
 

@@ -2,6 +2,8 @@
 #include "tests/integration/harness.h"
 #include "core/clock.h"
 
+#include <cjson/cJSON.h>
+
 #include <errno.h>
 #include <librdkafka/rdkafka.h>
 #include <signal.h>
@@ -491,6 +493,49 @@ size_t fy_h_consume(const char *brokers, const char *topic, size_t count, int ti
     }
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
+    return n;
+}
+
+size_t fy_h_aws_read(const char *kind, const char *name, size_t expect, int timeout_s,
+                     struct fy_h_kmsg **out)
+{
+    const char *e, *a, *py;
+    int sqs = strcmp(kind, "sqs") == 0, st;
+    char exp[48] = "", *text, *line, *save = NULL;
+    size_t n = 0, cap = 0;
+
+    *out = NULL;
+    if (fy_h_aws(&e, &a, &py) != 0) {
+        return 0;
+    }
+    if (expect > 0) {
+        snprintf(exp, sizeof(exp), "--expect %zu", expect);
+    }
+    text = fy_h_aws_tool(e, &st, "%s '%s' %s --timeout %d", sqs ? "sqs-drain" : "kinesis-read",
+                         name, exp, timeout_s);
+    for (line = text != NULL ? strtok_r(text, "\n", &save) : NULL; line != NULL;
+         line = strtok_r(NULL, "\n", &save)) {
+        cJSON *j = cJSON_Parse(line);
+        const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(j, sqs ? "body" : "data"));
+        const char *k = cJSON_GetStringValue(cJSON_GetObjectItem(j, sqs ? "group" : "key"));
+        if (v != NULL) {
+            if (n == cap) {
+                struct fy_h_kmsg *m = realloc(*out, (cap = cap ? cap * 2 : 1024) * sizeof(*m));
+                if (m == NULL) {
+                    cJSON_Delete(j);
+                    break;
+                }
+                *out = m;
+            }
+            memset(&(*out)[n], 0, sizeof((*out)[n]));
+            (*out)[n].key = k != NULL ? strdup(k) : NULL;
+            (*out)[n].value = strdup(v);
+            (*out)[n].value_len = strlen(v);
+            n++;
+        }
+        cJSON_Delete(j);
+    }
+    free(text);
     return n;
 }
 

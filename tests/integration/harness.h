@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct fy_h_kmsg;
+
 /* Addresses of the running services (from the environment or $FERRY_SERVICES_DIR/env).
  * Returns 0, or -1 when the services are not running. Strings are static. */
 int fy_h_services(const char **mqtt_url, const char **kafka_brokers);
@@ -25,6 +27,14 @@ char *fy_h_aws_tool(const char *endpoint, int *status, const char *fmt, ...)
  * aws_tool.py iam-key and kept in $FERRY_SERVICES_DIR/aws-auth.key for the next test (moto
  * serves only a few requests unchecked). 0 or -1. */
 int fy_h_aws_key(char *id, size_t id_size, char *secret, size_t secret_size);
+
+/* Read back an SQS queue (kind "sqs", name = queue URL: received and deleted) or a Kinesis
+ * stream (kind "kinesis", name = stream, every shard in sequence order) through aws_tool.py,
+ * until expect items (0 = until nothing more comes) or timeout_s, as Kafka-like messages
+ * (key = message group or partition key, value = the envelope) for fy_h_oracle_check.
+ * Returns the number read; *out freed with fy_h_kmsgs_free. */
+size_t fy_h_aws_read(const char *kind, const char *name, size_t expect, int timeout_s,
+                     struct fy_h_kmsg **out);
 
 /* Scale a timeout by FERRY_TEST_TIMEOUT_MULTIPLIER (default 1). */
 int fy_h_ms(int ms);
