@@ -615,6 +615,53 @@ static void test_linger(void)
     teardown(h);
 }
 
+/* Nothing in flight but a batch lingering or a retry waiting: poll waits (the core's worker
+ * paces itself by it) and wakes for the deadline instead of sleeping through it. */
+static void test_poll_waits(void)
+{
+    struct fy_hq_conf c = {.max_records = 10, .max_bytes = 1 << 20, .max_wait_ms = 150,
+                           .parallel = 1};
+    struct hq_test *h = setup(&c);
+    int64_t t0 = fy_clock_mono_ms(), took, gap = 0;
+    unsigned polls = 0;
+
+    h->retry_delay_ms = 300;
+    h->srv.script[0].status = 200;
+    snprintf(h->srv.script[0].body, sizeof(h->srv.script[0].body), "fail:0");
+    h->srv.n_script = 1;
+    submit(h, 0, 0);
+    fy_sink_poll(h->snk, 50);
+    took = fy_clock_mono_ms() - t0;
+    if (took < 40) {
+        fprintf(stderr, "\npoll(50) with a lingering batch returned after %lld ms\n",
+                (long long)took);
+    }
+    FY_ASSERT(took >= 40);
+    FY_ASSERT_EQ(h->starts, 0);
+    while (h->completions < 1 && fy_clock_mono_ms() - t0 < 5000) {
+        fy_sink_poll(h->snk, 1000);
+        polls++;
+    }
+    FY_ASSERT_EQ(h->ok[1], 1);
+    /* linger (150 ms) and the retry's delay (300 ms): a handful of polls, not a spin */
+    if (polls >= 50) {
+        fprintf(stderr, "\n%u polls of up to 1 s in %lld ms\n", polls,
+                (long long)(fy_clock_mono_ms() - t0));
+    }
+    FY_ASSERT(polls < 50);
+    pthread_mutex_lock(&h->srv.mu);
+    FY_ASSERT_EQ(h->srv.n_reqs, 2);
+    if (h->srv.n_reqs == 2) {
+        gap = h->srv.reqs[1].at - h->srv.reqs[0].at;
+        FY_ASSERT(h->srv.reqs[0].at - t0 >= 150);
+        FY_ASSERT(h->srv.reqs[0].at - t0 < 150 + 200); /* woke for the linger, not after 1 s */
+    }
+    pthread_mutex_unlock(&h->srv.mu);
+    FY_ASSERT(gap >= 300);
+    FY_ASSERT(gap < 300 + 200);                         /* woke for the retry, not after 1 s */
+    teardown(h);
+}
+
 /* ==== 2. request slots ==== */
 
 static void test_parallel(void)
@@ -969,6 +1016,7 @@ int init_http_queue_tests(void)
         CU_add_test(s, "batches close at max_records, then linger", test_batch_count) == NULL ||
         CU_add_test(s, "batches close at max_bytes", test_batch_bytes) == NULL ||
         CU_add_test(s, "a lone record goes after max_wait_ms", test_linger) == NULL ||
+        CU_add_test(s, "poll waits for linger and retry deadlines", test_poll_waits) == NULL ||
         CU_add_test(s, "at most `parallel` requests at once", test_parallel) == NULL ||
         CU_add_test(s, "lanes: one record per key, in order, under partial failures",
                     test_lanes) == NULL ||
