@@ -728,19 +728,30 @@ void fy_hq_poll(struct fy_hq *q, int timeout_ms)
     do {
         fy_http_multi_perform(q->multi, finished, q);
     } while (start_queued(q) > 0); /* slots freed by finished requests fill before waiting */
+    /* the next deadline: a retry's not_before or an open batch's linger */
     for (b = q->queue; b != NULL; b = b->next) {
         if (b->not_before > 0 && (soonest == 0 || b->not_before < soonest)) {
             soonest = b->not_before;
         }
     }
+    for (b = q->open; b != NULL; b = b->next) {
+        if (soonest == 0 || b->since + q->c.max_wait_ms < soonest) {
+            soonest = b->since + q->c.max_wait_ms;
+        }
+    }
     if (soonest > 0) {
         int64_t left = soonest - fy_clock_mono_ms();
         if (left < timeout_ms) {
-            timeout_ms = left > 0 ? (int)left : 1;
+            timeout_ms = left > 0 ? (int)left : 0;
         }
     }
     if (fy_http_multi_running(q->multi) > 0) {
         fy_http_multi_wait(q->multi, timeout_ms);
+    } else if (q->pending > 0 && timeout_ms > 0) {
+        /* nothing in flight, records waiting for a deadline: sleep until it, as a wait on
+         * sockets would (callers such as the delivery worker pace themselves by poll) */
+        struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
     }
 }
 
