@@ -529,12 +529,23 @@ void fy_hq_split(struct fy_hq *q, struct fy_hq_batch *b, const char *reason)
     }
     for (i = 0; i < b->n; i++) {
         struct fy_hq_batch *to = i < half ? a : c;
+        if (b->items[i].body == NULL) {
+            continue; /* settled already */
+        }
         to->items[to->n++] = b->items[i];
         to->bytes += b->items[i].size;
         memset(&b->items[i], 0, sizeof(b->items[i]));
     }
-    push(q, c, 1);
-    push(q, a, 1);
+    if (c->n > 0) {
+        push(q, c, 1);
+    } else {
+        batch_free(q, c);
+    }
+    if (a->n > 0) {
+        push(q, a, 1);
+    } else {
+        batch_free(q, a);
+    }
 }
 
 /* ==== requests ==== */

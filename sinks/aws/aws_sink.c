@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* A region as AWS spells them: lower-case letters, digits and '-' ("eu-west-1",
  * "us-gov-east-1", "cn-north-1"). */
@@ -229,8 +230,17 @@ int fy_aws_sink_failed(struct fy_aws_sink *a, struct fy_hq_batch *b, CURLcode re
                 snprintf(r.message, sizeof(r.message), "%s", msg);
             }
         }
-        if (status == 401 || status == 403 || r.auth) {
-            /* credentials or policy: fixed by the operator (or renewed): keep the records */
+        if (strcmp(r.code, "BatchRequestTooLong") == 0 ||
+            strcmp(r.code, "AWS.SimpleQueueService.BatchRequestTooLong") == 0) {
+            /* over the queue's real limit (max_message_bytes set above it): halves */
+            snprintf(reason, sizeof(reason), "HTTP %ld %s from %s: %s", status, r.code,
+                     a->url_shown, r.message);
+            fy_hq_split(a->q, b, reason);
+        } else if (status == 401 || status == 403 || r.auth || strstr(r.code, "AccessDenied") ||
+                   strncasecmp(r.code, "KMS", 3) == 0) {
+            /* credentials, IAM policy or key policy: fixed by the operator (or renewed), never
+             * a property of the records: keep them (the core retries, then dead-letters by
+             * its retry policy) */
             snprintf(reason, sizeof(reason), "auth: HTTP %ld %s from %s: %s", status,
                      r.code[0] != '\0' ? r.code : "(no code)", a->url_shown, r.message);
             fy_hq_complete_all(a->q, b, FY_SINK_RETRY, reason);

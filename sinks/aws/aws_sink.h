@@ -46,7 +46,7 @@ struct fy_aws_sink {
                "AWS region (e.g. eu-west-1); default $AWS_REGION, then $AWS_DEFAULT_REGION"),   \
     FY_OPT_STR("endpoint", NULL, 0, offsetof(type, aws.endpoint),                               \
                "endpoint URL instead of https://<service>.<region>.amazonaws.com (VPC "        \
-               "endpoints, LocalStack, moto)"),                                                 \
+               "endpoints need allow_private_networks: true; LocalStack, moto)"),              \
     FY_OPT_STR("access_key_id", NULL, 0, offsetof(type, aws.access_key_id),                     \
                "access key id; default: $AWS_ACCESS_KEY_ID, the profile, web identity"),        \
     FY_OPT_STR("secret_access_key", NULL, FY_SECRET, offsetof(type, aws.secret_access_key),     \

@@ -33,7 +33,8 @@ static const struct fy_opt kinesis_opts[] = {
     FY_OPT_STR("stream_arn", NULL, 0, offsetof(struct kinesis, stream_arn),
                "data stream ARN (arn:aws:kinesis:<region>:<account>:stream/<name>)"),
     FY_OPT_STR("partition_key", NULL, 0, offsetof(struct kinesis, key_tpl),
-               "PartitionKey template over envelope fields; default the device key (devEUI)"),
+               "PartitionKey template over envelope fields; default the record's device key (devEUI, "
+               "else applicationId/deviceId), else its envelope id"),
     FY_OPT_BOOL("ordered", "true", offsetof(struct kinesis, ordered),
                 "keep per-device order when PutRecords refuses some records of a request "
                 "(one pending record per partition key)"),
@@ -49,16 +50,17 @@ static int kinesis_check(void *ctx, struct fy_err *err)
 {
     struct kinesis *k = ctx;
     struct fy_buf probe;
+    struct fy_err why = {0};
     int rc;
 
     if (k->stream_name == NULL && k->stream_arn == NULL) {
         return fy_err_set(err, FY_ECONFIG, "stream_name or stream_arn: one is required");
     }
     fy_buf_init(&probe, 4096);
-    rc = fy_kinesis_batch_begin(&probe, k->stream_name, k->stream_arn, err);
+    rc = fy_kinesis_batch_begin(&probe, k->stream_name, k->stream_arn, &why);
     fy_buf_free(&probe);
     if (rc != FY_OK) {
-        return fy_err_set(err, FY_ECONFIG, "%s", err->msg);
+        return fy_err_set(err, FY_ECONFIG, "%s", why.msg);
     }
     if (k->key_tpl != NULL &&
         fy_sink_tmpl_check("partition_key", k->key_tpl, k->key_tpl, err) != FY_OK) {

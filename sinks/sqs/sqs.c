@@ -35,7 +35,8 @@ static const struct fy_opt sqs_opts[] = {
                "in .fifo is a FIFO queue)"),
     FY_OPT_STR("message_group_id", NULL, 0, offsetof(struct sqs, group_tpl),
                "FIFO queues: MessageGroupId template over envelope fields, e.g. "
-               "{applicationId}; default the device key (devEUI)"),
+               "{applicationId}; default the record's device key (devEUI, else "
+               "applicationId/deviceId)"),
     FY_OPT_INT("batch_max_records", "10", 1, 10, offsetof(struct sqs, batch_max_records),
                "messages per SendMessageBatch (SQS allows 10)"),
     FY_OPT_INT("max_message_bytes", "262144", 1024, 1048576,
@@ -87,6 +88,7 @@ static int start(void *arg, struct fy_hq_batch *b, CURL **easy, char *reason, si
 {
     struct sqs *s = arg;
     struct fy_err err = {0};
+    int fifo = is_fifo(b->target); /* a route's topic may name a queue of the other kind */
     size_t i;
 
     fy_buf_init(&b->req, FY_SQS_REQUEST_MAX(s->max_message_bytes));
@@ -99,11 +101,11 @@ static int start(void *arg, struct fy_hq_batch *b, CURL **easy, char *reason, si
         char id[8], dedup[FY_SQS_FIFO_ID_MAX + 1];
         fy_aws_item_record(&b->items[i], &rec);
         snprintf(id, sizeof(id), "%zu", i);
-        if (s->fifo) {
+        if (fifo) {
             fy_sqs_fifo_id(rec.id, dedup);
         }
-        if (fy_sqs_batch_add(&b->req, id, &rec, s->fifo ? b->items[i].attr : NULL,
-                             s->fifo ? dedup : NULL, &err) != FY_OK) {
+        if (fy_sqs_batch_add(&b->req, id, &rec, fifo ? b->items[i].attr : NULL,
+                             fifo ? dedup : NULL, &err) != FY_OK) {
             snprintf(reason, rsize, "%s", err.msg); /* checked at submit: not expected */
             return err.code == FY_ENOMEM ? FY_ENOMEM : FY_EINVAL;
         }
@@ -148,7 +150,8 @@ static int sqs_init(struct fy_sink *snk, void *ctx, struct fy_err *err)
     }
     qc.max_records = (size_t)s->batch_max_records;
     qc.max_bytes = (size_t)s->max_message_bytes;
-    qc.lanes = s->fifo; /* message order is a FIFO queue's promise, per group */
+    qc.lanes = 1; /* for FIFO queues (records of standard ones have no lane key): message
+                   * order is a FIFO queue's promise, per group */
     return fy_aws_sink_init(&s->aws, snk, "sqs", FY_SQS_TARGET, FY_SQS_CONTENT_TYPE, &qc, &ops,
                             s, err);
 }
@@ -160,13 +163,14 @@ static int sqs_submit(void *ctx, const struct fy_record *rec, const char *dest,
     const char *url = dest != NULL && *dest != '\0' ? dest : s->queue_url;
     struct fy_err err = {0};
     char group[FY_SQS_FIFO_ID_MAX + 1] = "";
+    int fifo = is_fifo(url);
     int rc;
 
     if (fy_sqs_entry_check(rec, (size_t)s->max_message_bytes, &err) != FY_OK) {
         fy_sink_complete(s->aws.snk, ticket, FY_SINK_REJECT, err.msg);
         return FY_OK;
     }
-    if (s->fifo) {
+    if (fifo) {
         char *g = NULL;
         if (s->group_tpl != NULL) {
             if (fy_sink_tmpl_render(s->group_tpl, rec, FY_TEMPLATE_RAW, 4096, &g, &err) !=
@@ -182,7 +186,7 @@ static int sqs_submit(void *ctx, const struct fy_record *rec, const char *dest,
                        group);
         free(g);
     }
-    rc = fy_hq_add(s->aws.q, url, NULL, rec, s->fifo ? group : NULL, s->fifo ? group : NULL,
+    rc = fy_hq_add(s->aws.q, url, NULL, rec, fifo ? group : NULL, fifo ? group : NULL,
                    fy_sqs_entry_size(rec), ticket);
     return rc == FY_OK ? FY_OK : FY_EAGAIN; /* ETOOBIG cannot happen: checked above */
 }

@@ -79,7 +79,9 @@ def cmd_sqs_drain(args):
     n = 0
     while args.expect is None or n < args.expect:
         want = 10 if args.expect is None else max(1, min(10, args.expect - n))
-        r = sqs.receive_message(QueueUrl=args.url, MaxNumberOfMessages=want, WaitTimeSeconds=1,
+        # short polls and a nap: moto serves long polling (WaitTimeSeconds) by spinning,
+        # which takes the CPU from the very sends a test is waiting for
+        r = sqs.receive_message(QueueUrl=args.url, MaxNumberOfMessages=want, WaitTimeSeconds=0,
                                 MessageAttributeNames=["All"], AttributeNames=["All"])
         msgs = r.get("Messages", [])
         for m in msgs:
@@ -91,10 +93,14 @@ def cmd_sqs_drain(args):
                 "dedup": sys_attrs.get("MessageDeduplicationId"),
                 "seq": sys_attrs.get("SequenceNumber"),
             })
-            sqs.delete_message(QueueUrl=args.url, ReceiptHandle=m["ReceiptHandle"])
             n += 1
+        if msgs:
+            sqs.delete_message_batch(QueueUrl=args.url, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)])
         if not msgs and args.expect is None:
             break
+        if not msgs:
+            time.sleep(0.25)
         if time.monotonic() >= deadline:
             break
     if args.expect is not None and n < args.expect:
@@ -150,7 +156,7 @@ def cmd_kinesis_read(args):
                     break
         if args.expect is None or total >= args.expect or time.monotonic() >= deadline:
             break
-        time.sleep(0.2)
+        time.sleep(0.5)  # gentle: moto serves every poll on one busy core
     for s in shards:
         for rec in got[s]:
             out = {"shard": s, "seq": rec["SequenceNumber"], "key": rec["PartitionKey"]}
