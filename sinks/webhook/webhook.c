@@ -36,6 +36,9 @@ static int start(void *arg, struct fy_hq_batch *b, CURL **easy, char *reason, si
     }
     snprintf(line, sizeof(line), "Content-Type: %s; charset=utf-8", ctypes[w->format]);
     b->headers = curl_slist_append(b->headers, line);
+    /* no "Expect: 100-continue" round trip before each body over 1 KiB (curl waits up to 1 s
+     * for a server that does not answer it) */
+    b->headers = curl_slist_append(b->headers, "Expect:");
     for (i = 0; i < w->headers.n; i++) {
         snprintf(line, sizeof(line), "%s: %s", w->headers.items[i].key,
                  t != NULL ? t->hv[i] : w->headers.items[i].value);
