@@ -31,6 +31,8 @@ struct fy_source_kit {
     int timeout_ms;      /* per wait: connect, arrivals, a lifecycle call (default 15000; scaled
                             by FERRY_TEST_TIMEOUT_MULTIPLIER) */
     int (*restart_remote)(void *arg); /* optional: restart the remote (check (d)); 0 on success */
+    int skip_eio;        /* 1: check (b) runs only its FY_EAGAIN variant (for a plugin with a
+                            known defect in the FY_EIO one: say which at the call site) */
 };
 
 /* The payload publish must send for message id (NUL-terminated); returns its length. */
