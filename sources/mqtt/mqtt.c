@@ -325,6 +325,9 @@ static void on_subscribe_failure(void *context, MQTTAsync_failureData *resp)
 {
     struct mqtt_ctx *m = context;
 
+    if (atomic_load(&m->stopping)) {
+        return; /* a subscribe still pending when stop disconnects is cancelled, not refused */
+    }
     fy_log_error(fy_source_tag(m->src), "subscribe failed: %s (rc %d)",
                  resp && resp->message ? resp->message : "no reason", resp ? resp->code : 0);
 }
@@ -333,8 +336,17 @@ static void on_subscribe_failure5(void *context, MQTTAsync_failureData5 *resp)
 {
     struct mqtt_ctx *m = context;
 
-    fy_log_error(fy_source_tag(m->src), "subscribe failed: %s",
-                 resp ? MQTTReasonCode_toString(resp->reasonCode) : "no reason");
+    if (atomic_load(&m->stopping)) {
+        return; /* a subscribe still pending when stop disconnects is cancelled, not refused */
+    }
+    /* A failure of Paho's own (the request cancelled or never sent) has reasonCode 0, which
+     * would print as "SUCCESS": say Paho's code then. */
+    fy_log_error(fy_source_tag(m->src), "subscribe failed: %s (rc %d)",
+                 resp == NULL ? "no reason"
+                 : resp->reasonCode != MQTTREASONCODE_SUCCESS
+                     ? MQTTReasonCode_toString(resp->reasonCode)
+                     : resp->message != NULL ? resp->message : MQTTAsync_strerror(resp->code),
+                 resp ? resp->code : 0);
 }
 
 static void subscribe_all(struct mqtt_ctx *m)
