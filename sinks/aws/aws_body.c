@@ -976,8 +976,11 @@ int fy_kinesis_batch_result(const char *json, size_t len, size_t n,
     }
     got = (size_t)cJSON_GetArraySize(recs);
     if (got != n) {
-        rc = fy_err_set(err, FY_EDECODE, "Kinesis: PutRecords answered %zu records for %zu", got,
-                        n);
+        /* Records answer by position only: with another count no position can be trusted,
+         * so every record stays UNKNOWN (sent again) rather than one being taken as written */
+        cJSON_Delete(root);
+        return fy_err_set(err, FY_EDECODE, "Kinesis: PutRecords answered %zu records for %zu",
+                          got, n);
     }
     i = 0;
     cJSON_ArrayForEach(it, recs)

@@ -1004,13 +1004,13 @@ static void test_kinesis_result_bad(void)
         {"{\"FailedRecordCount\":0}", 1, "without a Records list", {FY_AWS_UNKNOWN}},
         {"{\"Records\":{}}", 1, "without a Records list", {FY_AWS_UNKNOWN}},
         {"[{\"SequenceNumber\":\"1\"}]", 1, "not a JSON object", {FY_AWS_UNKNOWN}},
-        /* fewer entries than records: the rest are unknown */
+        /* another count than sent: positions cannot be trusted, every record is unknown (sent
+         * again), none is taken as written */
         {"{\"FailedRecordCount\":0,\"Records\":[{\"SequenceNumber\":\"1\",\"ShardId\":\"s\"}]}",
-         3, "answered 1 records for 3", {FY_AWS_SENT, FY_AWS_UNKNOWN, FY_AWS_UNKNOWN}},
-        /* more: the first n are read */
+         3, "answered 1 records for 3", {FY_AWS_UNKNOWN, FY_AWS_UNKNOWN, FY_AWS_UNKNOWN}},
         {"{\"Records\":[{\"SequenceNumber\":\"1\"},{\"ErrorCode\":\"InternalFailure\"},"
          "{\"SequenceNumber\":\"3\"}]}",
-         2, "answered 3 records for 2", {FY_AWS_SENT, FY_AWS_FAILED}},
+         2, "answered 3 records for 2", {FY_AWS_UNKNOWN, FY_AWS_UNKNOWN}},
         {"{\"Records\":[{\"ShardId\":\"s\"},{\"SequenceNumber\":\"2\"}]}", 2,
          "record 0 has neither", {FY_AWS_UNKNOWN, FY_AWS_SENT}},
         {"{\"Records\":[{\"ErrorCode\":\"\",\"SequenceNumber\":\"\"}]}", 1, "record 0 has neither",
