@@ -321,17 +321,23 @@ int fy_sqs_batch_add(struct fy_buf *b, const char *entry_id, const struct fy_rec
     return FY_OK;
 }
 
-int fy_sqs_batch_end(struct fy_buf *b, struct fy_err *err)
+/* Close a request body: ]} */
+static int batch_end(struct fy_buf *b, struct fy_err *err, const char *svc)
 {
     int rc;
 
     if (b == NULL || b->data == NULL) {
-        return fy_err_set(err, FY_EINVAL, "SQS: no batch to end");
+        return fy_err_set(err, FY_EINVAL, "%s: no request to end", svc);
     }
     if ((rc = fy_buf_add(b, "]}", 2)) != FY_OK) {
-        return buf_fail(rc, err, "SQS");
+        return buf_fail(rc, err, svc);
     }
     return FY_OK;
+}
+
+int fy_sqs_batch_end(struct fy_buf *b, struct fy_err *err)
+{
+    return batch_end(b, err, "SQS");
 }
 
 int fy_sqs_body_ok(const char *s, size_t len, size_t *bad_off, struct fy_err *err)
@@ -573,15 +579,7 @@ int fy_kinesis_batch_add(struct fy_buf *b, const struct fy_record *rec,
 
 int fy_kinesis_batch_end(struct fy_buf *b, struct fy_err *err)
 {
-    int rc;
-
-    if (b == NULL || b->data == NULL) {
-        return fy_err_set(err, FY_EINVAL, "Kinesis: no request to end");
-    }
-    if ((rc = fy_buf_add(b, "]}", 2)) != FY_OK) {
-        return buf_fail(rc, err, "Kinesis");
-    }
-    return FY_OK;
+    return batch_end(b, err, "Kinesis");
 }
 
 size_t fy_kinesis_entry_size(const struct fy_record *rec, const char *partition_key)

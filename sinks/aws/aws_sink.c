@@ -275,6 +275,32 @@ void fy_aws_sink_settle(struct fy_aws_sink *a, struct fy_hq_batch *b, size_t i,
     }
 }
 
+void fy_aws_sink_done(struct fy_aws_sink *a, struct fy_hq_batch *b, CURLcode result,
+                      long status, fy_aws_error_parse_fn error_parse,
+                      fy_aws_batch_result_fn batch_result, const char *action)
+{
+    struct fy_aws_result *r;
+    struct fy_err err = {0};
+    size_t i;
+
+    if (fy_aws_sink_failed(a, b, result, status, error_parse)) {
+        return;
+    }
+    if ((r = calloc(b->n, sizeof(*r))) == NULL) {
+        fy_hq_complete_all(a->q, b, FY_SINK_RETRY, "out of memory reading a batch answer");
+        return;
+    }
+    if (batch_result(b->resp.data != NULL ? b->resp.data : "", b->resp.len, b->n, r, &err) !=
+        FY_OK) {
+        fy_log_warn(fy_sink_tag(a->snk), "%s answer: %s (the records it does not confirm are "
+                    "sent again)", action, err.msg);
+    }
+    for (i = 0; i < b->n; i++) {
+        fy_aws_sink_settle(a, b, i, &r[i]);
+    }
+    free(r);
+}
+
 void fy_aws_item_record(const struct fy_hq_item *it, struct fy_record *rec)
 {
     memset(rec, 0, sizeof(*rec));

@@ -106,6 +106,18 @@ int fy_aws_sink_failed(struct fy_aws_sink *a, struct fy_hq_batch *b, CURLcode re
                        int (*parse)(const char *, size_t, int, struct fy_aws_result *,
                                     struct fy_err *));
 
+typedef int (*fy_aws_error_parse_fn)(const char *, size_t, int, struct fy_aws_result *,
+                                     struct fy_err *);
+typedef int (*fy_aws_batch_result_fn)(const char *, size_t, size_t, struct fy_aws_result *,
+                                      struct fy_err *);
+
+/* A sink's whole done callback: a failed request through fy_aws_sink_failed (error_parse),
+ * else the 2xx batch answer read by batch_result (action names it in the warning logged
+ * when the answer is incomplete) and every record settled by fy_aws_sink_settle. */
+void fy_aws_sink_done(struct fy_aws_sink *a, struct fy_hq_batch *b, CURLcode result,
+                      long status, fy_aws_error_parse_fn error_parse,
+                      fy_aws_batch_result_fn batch_result, const char *action);
+
 /* In a sink's done, one record's outcome from a 2xx batch answer: OK and REJECT complete it;
  * RETRY sends it again alone (up to entry_retries, with back-off; its lane stays held), then
  * hands it to the core as RETRY. */

@@ -100,27 +100,9 @@ static int start(void *arg, struct fy_hq_batch *b, CURL **easy, char *reason, si
 static void done(void *arg, struct fy_hq_batch *b, CURL *e, CURLcode result, long status)
 {
     struct kinesis *k = arg;
-    struct fy_aws_result *r;
-    struct fy_err err = {0};
-    size_t i;
 
     (void)e;
-    if (fy_aws_sink_failed(&k->aws, b, result, status, fy_kinesis_error_parse)) {
-        return;
-    }
-    if ((r = calloc(b->n, sizeof(*r))) == NULL) {
-        fy_hq_complete_all(k->aws.q, b, FY_SINK_RETRY, "out of memory reading PutRecords");
-        return;
-    }
-    if (fy_kinesis_batch_result(b->resp.data != NULL ? b->resp.data : "", b->resp.len, b->n, r,
-                                &err) != FY_OK) {
-        fy_log_warn(fy_sink_tag(k->aws.snk), "PutRecords answer: %s (the records it does not "
-                    "confirm are sent again)", err.msg);
-    }
-    for (i = 0; i < b->n; i++) {
-        fy_aws_sink_settle(&k->aws, b, i, &r[i]);
-    }
-    free(r);
+    fy_aws_sink_done(&k->aws, b, result, status, fy_kinesis_error_parse, fy_kinesis_batch_result, "PutRecords");
 }
 
 static int kinesis_init(struct fy_sink *snk, void *ctx, struct fy_err *err)

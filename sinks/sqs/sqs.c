@@ -120,22 +120,9 @@ static int start(void *arg, struct fy_hq_batch *b, CURL **easy, char *reason, si
 static void done(void *arg, struct fy_hq_batch *b, CURL *e, CURLcode result, long status)
 {
     struct sqs *s = arg;
-    struct fy_aws_result r[FY_SQS_MAX_ENTRIES];
-    struct fy_err err = {0};
-    size_t i;
 
     (void)e;
-    if (fy_aws_sink_failed(&s->aws, b, result, status, fy_sqs_error_parse)) {
-        return;
-    }
-    if (fy_sqs_batch_result(b->resp.data != NULL ? b->resp.data : "", b->resp.len, b->n, r,
-                            &err) != FY_OK) {
-        fy_log_warn(fy_sink_tag(s->aws.snk), "SendMessageBatch answer: %s (the entries it "
-                    "does not confirm are sent again)", err.msg);
-    }
-    for (i = 0; i < b->n; i++) {
-        fy_aws_sink_settle(&s->aws, b, i, &r[i]);
-    }
+    fy_aws_sink_done(&s->aws, b, result, status, fy_sqs_error_parse, fy_sqs_batch_result, "SendMessageBatch");
 }
 
 static int sqs_init(struct fy_sink *snk, void *ctx, struct fy_err *err)
