@@ -35,7 +35,10 @@ static int setup(void)
     }
     snprintf(common, sizeof(common), "stream_name: %s\nregion: eu-west-1\nendpoint: %s\n"
              "access_key_id: testing\nsecret_access_key: testing\nallow_insecure: true\n"
-             "allow_private_networks: true\nbatch_max_wait_ms: 10\n", stream, endpoint);
+             "allow_private_networks: true\nbatch_max_wait_ms: 10\n"
+             /* moto's Kinesis is not thread-safe: parallel PutRecords calls lose records
+              * (tests/integration/17-e2e-aws.c); real Kinesis takes them */
+             "parallel: 1\n", stream, endpoint);
     return 0;
 }
 

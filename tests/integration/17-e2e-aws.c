@@ -25,6 +25,12 @@
 
 int init_integration_tests(void);
 
+/* moto's Kinesis is not thread-safe: concurrent PutRecords calls get the same sequence
+ * numbers and moto keeps only one of the records (measured: 8 threads x 40 calls x 50
+ * records, 16,000 answered with a SequenceNumber, 15,862 stored). Ferry's kinesis sink sends
+ * one request at a time to it here; real Kinesis takes parallel requests. */
+#define KINESIS_MOTO "    parallel: 1\n"
+
 static const char *aws, *aws_auth, *python;
 
 /* Sources and routes for both formats into the sinks named in route_sinks ("[a, b]"). */
@@ -120,7 +126,8 @@ static void test_kinesis(void)
     size_t n;
 
     CU_ASSERT_EQUAL_FATAL(make_stream(stream, sizeof(stream)), 0);
-    snprintf(sinks, sizeof(sinks), "  - name: s\n    type: kinesis\n    stream_name: %s\n%s",
+    snprintf(sinks, sizeof(sinks),
+             "  - name: s\n    type: kinesis\n    stream_name: %s\n" KINESIS_MOTO "%s",
              stream, aws_common(c1, aws));
     CU_ASSERT_EQUAL_FATAL(run(&h, sinks, "[s]", messages), 0);
     n = fy_h_aws_read("kinesis", stream, (size_t)messages, 180, &m);
@@ -162,7 +169,7 @@ static void test_dead_neighbour(void)
     snprintf(sinks, sizeof(sinks),
              "  - name: dead\n    type: sqs\n    queue_url: http://127.0.0.1:1/0/q\n%s"
              "    connect_timeout_ms: 500\n    timeout_ms: 1000\n"
-             "  - name: s\n    type: kinesis\n    stream_name: %s\n%s",
+             "  - name: s\n    type: kinesis\n    stream_name: %s\n" KINESIS_MOTO "%s",
              aws_common(c1, "http://127.0.0.1:1"), stream, aws_common(c2, aws));
     t0 = (long long)time(NULL);
     CU_ASSERT_EQUAL_FATAL(run(&h, sinks, "[dead, s]", messages), 0);
@@ -207,7 +214,8 @@ static void test_partial_failures(void)
     CU_ASSERT_EQUAL_FATAL(make_stream(stream, sizeof(stream)), 0);
     CU_ASSERT_EQUAL_FATAL(proxy_start(&port, &proxy, "--fail-every 7"), 0);
     snprintf(ep, sizeof(ep), "http://127.0.0.1:%d", port);
-    snprintf(sinks, sizeof(sinks), "  - name: s\n    type: kinesis\n    stream_name: %s\n%s",
+    snprintf(sinks, sizeof(sinks),
+             "  - name: s\n    type: kinesis\n    stream_name: %s\n" KINESIS_MOTO "%s",
              stream, aws_common(c1, ep));
     CU_ASSERT_EQUAL(run(&h, sinks, "[s]", kin), 0);
     n = fy_h_aws_read("kinesis", stream, (size_t)kin, 180, &m);

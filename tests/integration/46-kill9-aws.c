@@ -46,6 +46,7 @@ static void test_kill9(void)
              "    topics:\n      - filter: v3/+/devices/+/up\n        qos: 1\n"
              "      - filter: application/+/device/+/event/up\n        qos: 1\n"
              "sinks:\n  - name: s\n    type: kinesis\n    stream_name: %s\n"
+             "    parallel: 1\n" /* moto's Kinesis loses records under parallel calls */
              "    region: eu-west-1\n    endpoint: %s\n    access_key_id: testing\n"
              "    secret_access_key: testing\n    allow_insecure: true\n"
              "    allow_private_networks: true\n"
