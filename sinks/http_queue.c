@@ -25,6 +25,7 @@ struct wait {
 struct lane {
     char *key;
     int busy;                 /* a record of this key is in a batch */
+    struct fy_hq_batch *in;   /* the open batch that record went into (may have closed) */
     int blocked;              /* a record of this key went back to the core as RETRY: later
                                * ones go back too, unsent, until nothing is pending */
     struct wait *head, *tail; /* later records of this key, in order */
@@ -218,7 +219,7 @@ static void lane_drop(struct fy_hq *q, struct lane *l)
 /* Put item it (moved) into the open batch of target, opening one when needed; force skips
  * the buffering limit (for records accepted earlier). FY_OK or FY_EAGAIN (it untouched). */
 static int place(struct fy_hq *q, const char *target, void **tdata, struct fy_hq_item *it,
-                 int force)
+                 int force, struct fy_hq_batch **where)
 {
     struct fy_hq_batch *b;
     const char *t = target != NULL ? target : "";
@@ -257,10 +258,29 @@ static int place(struct fy_hq *q, const char *target, void **tdata, struct fy_hq
     b->items[b->n++] = *it;
     b->bytes += it->size;
     memset(it, 0, sizeof(*it));
+    if (where != NULL) {
+        *where = b;
+    }
     if (b->n >= q->c.max_records) {
         close_one(q, b);
     }
     return FY_OK;
+}
+
+/* A record of l's key waits: if its earlier record is still in an open batch, that batch
+ * holds one record of every key that comes now and cannot take this one: send it now rather
+ * than after the linger (with few devices the linger would set the pace). */
+static void close_if_saturated(struct fy_hq *q, struct lane *l)
+{
+    struct fy_hq_batch *b;
+
+    for (b = q->open; b != NULL; b = b->next) {
+        if (b == l->in) {
+            close_one(q, b);
+            break;
+        }
+    }
+    l->in = NULL;
 }
 
 int fy_hq_add(struct fy_hq *q, const char *target, void *tdata, const struct fy_record *rec,
@@ -307,6 +327,7 @@ int fy_hq_add(struct fy_hq *q, const char *target, void *tdata, const struct fy_
     }
     if (l != NULL && l->busy) {
         struct wait *w = calloc(1, sizeof(*w));
+        close_if_saturated(q, l);
         if (w == NULL || (w->target = strdup(target != NULL ? target : "")) == NULL) {
             free(w);
             item_free(&it);
@@ -326,7 +347,7 @@ int fy_hq_add(struct fy_hq *q, const char *target, void *tdata, const struct fy_
         }
         return FY_OK;
     }
-    rc = place(q, target, &td, &it, 0);
+    rc = place(q, target, &td, &it, 0, l != NULL ? &l->in : NULL);
     if (rc != FY_OK) {
         item_free(&it);
         return rc;
@@ -355,7 +376,7 @@ static void lane_release(struct fy_hq *q, const char *key)
         lane_drop(q, l);
         return;
     }
-    if (place(q, w->target, NULL, &w->it, 1) != FY_OK) {
+    if (place(q, w->target, NULL, &w->it, 1, &l->in) != FY_OK) {
         q->stuck = 1; /* out of memory: it stays first in its lane, tried again at poll */
         return;
     }
