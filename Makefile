@@ -6,7 +6,7 @@ TEST_BUILD ?= build-test
 SANITIZE   ?= address,undefined
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps build demo test tsan minimal bench bench-webhook clean
+.PHONY: all deps build demo test tsan minimal bench bench-webhook bench-sinks clean
 
 all: build
 
@@ -54,6 +54,13 @@ bench-webhook: deps
 	cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 	ninja -C build-release bench_webhook bench_https_sink
 	bash bench/webhook.sh build-release
+
+# The three HTTP sinks side by side (webhook, sqs, kinesis) against a local HTTPS receiver and
+# moto, with bare libcurl baselines; about 6 minutes (bench/sinks.sh, docs/benchmarks.md).
+bench-sinks: deps
+	cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+	ninja -C build-release bench_sinks bench_https_sink
+	bash bench/sinks.sh build-release
 
 clean:
 	rm -rf $(BUILD) $(TEST_BUILD) build-release build-tsan build-minimal
