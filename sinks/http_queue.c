@@ -28,6 +28,7 @@ struct lane {
     struct fy_hq_batch *in;   /* the open batch that record went into (may have closed) */
     int blocked;              /* a record of this key went back to the core as RETRY: later
                                * ones go back too, unsent, until nothing is pending */
+    char *why;                /* while blocked: HELD_BACK and that record's reason */
     struct wait *head, *tail; /* later records of this key, in order */
     struct lane *next;        /* hash chain */
 };
@@ -211,6 +212,7 @@ static void lane_drop(struct fy_hq *q, struct lane *l)
     }
     *pp = l->next;
     free(l->key);
+    free(l->why);
     free(l);
 }
 
@@ -322,7 +324,7 @@ int fy_hq_add(struct fy_hq *q, const char *target, void *tdata, const struct fy_
         /* an earlier record of this key is with the core for a retry, which sends this one
          * again after it: sending it now would pass it */
         item_free(&it);
-        fy_sink_complete(q->snk, ticket, FY_SINK_RETRY, HELD_BACK);
+        fy_sink_complete(q->snk, ticket, FY_SINK_RETRY, l->why != NULL ? l->why : HELD_BACK);
         return FY_OK;
     }
     if (l != NULL && l->busy) {
@@ -393,7 +395,7 @@ static void lane_release(struct fy_hq *q, const char *key)
 /* The record of key went back to the core as RETRY: the core sends it again, and every later
  * record after it, so the later ones waiting in its lane go back unsent, and the lane stays
  * blocked until nothing is pending (the core then resends from the failed record on). */
-static void lane_fail(struct fy_hq *q, const char *key)
+static void lane_fail(struct fy_hq *q, const char *key, const char *reason)
 {
     struct lane *l;
     struct wait *w;
@@ -403,12 +405,18 @@ static void lane_fail(struct fy_hq *q, const char *key)
     }
     l->busy = 0;
     if (!l->blocked) {
+        size_t n = strlen(HELD_BACK) + (reason != NULL ? strlen(reason) : 0) + 3;
         l->blocked = 1;
         q->blocked++;
+        /* the earlier record's reason goes along: the operator sees why (auth, throttling) */
+        if ((l->why = malloc(n)) != NULL) {
+            snprintf(l->why, n, "%s: %s", HELD_BACK, reason != NULL ? reason : "");
+        }
     }
     while ((w = l->head) != NULL) {
         l->head = w->next;
-        fy_sink_complete(q->snk, w->it.ticket, FY_SINK_RETRY, HELD_BACK);
+        fy_sink_complete(q->snk, w->it.ticket, FY_SINK_RETRY,
+                         l->why != NULL ? l->why : HELD_BACK);
         q->pending--;
         q->waiting--;
         item_free(&w->it);
@@ -469,7 +477,7 @@ void fy_hq_complete(struct fy_hq *q, struct fy_hq_batch *b, size_t i, enum fy_si
     fy_sink_complete(q->snk, it->ticket, res, reason);
     q->pending--;
     if (res == FY_SINK_RETRY) {
-        lane_fail(q, it->key);
+        lane_fail(q, it->key, reason);
     } else {
         lane_release(q, it->key);
     }

@@ -151,9 +151,9 @@ int fy_aws_sink_request(struct fy_aws_sink *a, struct fy_hq_batch *b, CURL **eas
     b->headers = curl_slist_append(b->headers, line);
     snprintf(line, sizeof(line), "Content-Type: %s", a->content_type);
     b->headers = curl_slist_append(b->headers, line);
-    /* no "Expect: 100-continue" round trip before each body (a server that does not answer
-     * it costs curl's 1 s wait per request) */
-    b->headers = curl_slist_append(b->headers, "Expect:");
+    /* The "Expect: 100-continue" header stays: SigV4 signs the headers curl sends, and an
+     * empty "Expect:" (which removes it) would still be signed, so AWS would refuse the
+     * signature (moto did: SignatureDoesNotMatch). The body goes without waiting for 100. */
     if ((e = curl_easy_init()) == NULL) {
         fy_aws_creds_clear(&cr);
         snprintf(reason, rsize, "out of memory");
@@ -173,6 +173,7 @@ int fy_aws_sink_request(struct fy_aws_sink *a, struct fy_hq_batch *b, CURL **eas
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, b->req.data);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)b->req.len);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, b->headers);
+    curl_easy_setopt(e, CURLOPT_EXPECT_100_TIMEOUT_MS, 0L);
     return FY_OK;
 }
 
