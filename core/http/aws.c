@@ -47,8 +47,14 @@ struct fy_aws_auth {
 
 void fy_aws_creds_clear(struct fy_aws_creds *c)
 {
-    if (c != NULL) {
-        explicit_bzero(c, sizeof(*c));
+    /* byte by byte through a volatile pointer: the compiler may not drop it, and GCC's -O2
+     * -Wstringop-overflow misreads explicit_bzero over a struct whose first member is an
+     * array (it measured the region as that member) */
+    volatile unsigned char *p = (volatile unsigned char *)c;
+    size_t n = c != NULL ? sizeof(*c) : 0;
+
+    while (n-- > 0) {
+        *p++ = 0;
     }
 }
 
