@@ -121,6 +121,9 @@ static void test_session_left(void)
         fclose(f);
     }
     unlink(out);
+    /* then drop the session (a clean connect with its id), so the broker keeps nothing */
+    fy_h_sh("mosquitto_sub -h '%s' -p %d -i '%s' -t '%s' -E -W 5 >/dev/null 2>&1", host, port,
+            client_id, topic);
     fprintf(stderr, "\n  source-mqtt: %d unacknowledged kit message(s) left in the broker "
             "session\n", held);
     CU_ASSERT_EQUAL(foreign, 0);

@@ -367,11 +367,54 @@ int fy_h_wait_log(const struct fy_h_ferry *h, const char *text, int timeout_ms)
     return 0;
 }
 
+/* Drop the broker-side sessions of every client id in h's config. A test's Ferry subscribes
+ * with a persistent session to broad filters (v3/+/devices/+/up); left behind, that session
+ * queues every later test's uplinks (up to max_queued_messages each) and mosquitto, which
+ * saves its whole store every second, slows down for all later tests. A clean-session connect
+ * with the same client id discards the session. Ids that are not MQTT sources' (a webhook's
+ * OAuth client_id) cost one harmless connect. */
+static void clear_sessions(const struct fy_h_ferry *h)
+{
+    const char *url, *brokers;
+    char host[200], line[1024];
+    int port = 1883;
+    FILE *f;
+
+    if (h->config[0] == '\0' || fy_h_services(&url, &brokers) != 0 ||
+        sscanf(url, "tcp://%199[^:]:%d", host, &port) < 1) {
+        return;
+    }
+    f = fopen(h->config, "r");
+    while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+        char id[200];
+        const char *p = strstr(line, "client_id:");
+        size_t n;
+
+        if (p == NULL) {
+            continue;
+        }
+        p += strlen("client_id:");
+        p += strspn(p, " \t\"'");
+        n = strcspn(p, " \t\"',}\r\n");
+        if (n == 0 || n >= sizeof(id) || strchr(p, '$') == p) {
+            continue;
+        }
+        memcpy(id, p, n);
+        id[n] = '\0';
+        fy_h_sh("mosquitto_sub -h '%s' -p %d -i '%s' -t ferry/harness/none -E -W 5 "
+                ">/dev/null 2>&1", host, port, id);
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+}
+
 void fy_h_ferry_cleanup(struct fy_h_ferry *h)
 {
     if (h->pid > 0) {
         fy_h_ferry_stop(h, SIGKILL, 5000);
     }
+    clear_sessions(h);
     if (h->dir[0] != '\0' && getenv("FERRY_TEST_KEEP") == NULL) {
         fy_h_sh("rm -rf '%s'", h->dir);
     }
