@@ -9,6 +9,7 @@
  * connect, since Paho does not resubscribe after an automatic reconnect. The initial connect
  * is retried by a small connector thread until it succeeds; afterwards Paho reconnects. */
 #include "sources/source.h"
+#include "sources/mqtt/paho_guard.h"
 
 #include "core/clock.h"
 #include "core/hostport.h"
@@ -62,6 +63,9 @@ struct mqtt_ctx {
     atomic_int connected;          /* connected and subscribed */
     atomic_int ever_connected;
     atomic_int in_callback_blocked;
+    int abandoned;                 /* a callback still holds Paho: never call Paho again */
+    int registered;                /* link is in paho_guard */
+    struct fy_paho_link link;      /* this client's socket, for fy_paho_cut */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int connect_done;              /* result of the last connect attempt arrived */
@@ -235,8 +239,9 @@ static int on_message(void *context, char *topic, int topic_len, MQTTAsync_messa
         /* Not stored: do not ack. Wait here; the broker stops at its in-flight window.
          * FY_EFULL/FY_EAGAIN: backpressure, retried. Anything else (FY_EIO, the journal's
          * storage failed): never acknowledged; the bridge is stopping. */
-        atomic_store(&m->in_callback_blocked, 1);
         if (!warned) {
+            atomic_store(&m->in_callback_blocked, 1);
+            fy_paho_blocking(1);
             if (rc == FY_EFULL || rc == FY_EAGAIN) {
                 fy_log_warn(fy_source_tag(m->src), "message on '%s' waits for journal space; "
                             "not acknowledging until it is stored", msg.topic);
@@ -247,13 +252,28 @@ static int on_message(void *context, char *topic, int topic_len, MQTTAsync_messa
             warned = 1;
         }
         nap_ms(50);
-        if (atomic_load(&m->stopping)) {
-            /* Shutting down with the message unstored: never ack it. Park this thread; the
-             * process exits and the broker redelivers the message to the next session. */
-            for (;;) {
-                nap_ms(1000);
+        if (atomic_load(&m->stopping) || fy_paho_wanted()) {
+            /* Stopping, or another thread needs Paho's lock, which this callback holds. Cut
+             * the connection first: the PUBACK that returning sends can then never reach the
+             * broker, which keeps the message and sends it to the next connection. */
+            if (fy_paho_cut(&m->link)) {
+                fy_log_warn(fy_source_tag(m->src), "message on '%s' not stored; connection "
+                            "closed without acknowledging it (the broker sends it again)",
+                            msg.topic);
+                break;
+            }
+            if (atomic_load(&m->stopping)) {
+                /* The socket is not known (docs/reliability.md, "MQTT source"): returning
+                 * would ack an unstored message. Park; the process exits and the broker
+                 * redelivers it to the next session. */
+                for (;;) {
+                    nap_ms(1000);
+                }
             }
         }
+    }
+    if (warned) {
+        fy_paho_blocking(0);
     }
     atomic_store(&m->in_callback_blocked, 0);
     if (t != topic) {
@@ -269,6 +289,7 @@ static void on_connection_lost(void *context, char *cause)
     struct mqtt_ctx *m = context;
 
     atomic_store(&m->connected, 0);
+    fy_paho_lost(&m->link);
     if (!atomic_load(&m->stopping)) {
         fy_log_warn(fy_source_tag(m->src), "connection to %s lost (%s); reconnecting", m->url_shown,
                     cause != NULL ? cause : "no reason given");
@@ -375,6 +396,7 @@ static void on_connected(void *context, char *cause)
     struct mqtt_ctx *m = context;
 
     atomic_store(&m->ever_connected, 1);
+    fy_paho_connected(&m->link);
     (void)cause;
     fy_log_info(fy_source_tag(m->src), "connected to %s", m->url_shown);
     subscribe_all(m);
@@ -469,7 +491,12 @@ static int connect_once(struct mqtt_ctx *m)
     pthread_mutex_lock(&m->mu);
     m->connect_done = 0;
     pthread_mutex_unlock(&m->mu);
-    rc = MQTTAsync_connect(m->client, c);
+    if (fy_paho_enter(1000)) {
+        rc = MQTTAsync_connect(m->client, c);
+    } else {
+        rc = MQTTASYNC_FAILURE; /* another source's callback holds Paho: try again later */
+    }
+    fy_paho_leave();
     MQTTProperties_free(&props);
     if (rc != MQTTASYNC_SUCCESS) {
         fy_log_warn(fy_source_tag(m->src), "connect request failed: %s", MQTTAsync_strerror(rc));
@@ -564,14 +591,28 @@ static int mqtt_init(struct fy_source *src, void *ctx, struct fy_err *err)
         m->client_id = strdup(id);
     }
     cro.MQTTVersion = m->protocol == 0 ? MQTTVERSION_5 : MQTTVERSION_3_1_1;
+    if (!fy_paho_enter(3000)) {
+        fy_paho_leave();
+        free_parsed(m);
+        return fy_err_set(err, FY_EAGAIN, "cannot create the MQTT client for %s: another MQTT "
+                          "source's message is waiting for the journal and holds the MQTT "
+                          "library", m->url_shown);
+    }
     rc = MQTTAsync_createWithOptions(&m->client, m->url, m->client_id, MQTTCLIENT_PERSISTENCE_NONE,
                                      NULL, &cro);
+    if (rc == MQTTASYNC_SUCCESS) {
+        MQTTAsync_setCallbacks(m->client, m, on_connection_lost, on_message, NULL);
+        MQTTAsync_setConnected(m->client, m, on_connected);
+    }
+    fy_paho_leave();
     if (rc != MQTTASYNC_SUCCESS) {
+        m->client = NULL;
+        free_parsed(m);
         return fy_err_set(err, FY_ECONFIG, "cannot create the MQTT client for %s: %s", m->url_shown,
                           MQTTAsync_strerror(rc));
     }
-    MQTTAsync_setCallbacks(m->client, m, on_connection_lost, on_message, NULL);
-    MQTTAsync_setConnected(m->client, m, on_connected);
+    fy_paho_register(&m->link, m->client_id);
+    m->registered = 1;
     return FY_OK;
 }
 
@@ -610,12 +651,17 @@ static void mqtt_stop(void *ctx)
         pthread_join(m->connector, NULL);
         m->connector_running = 0;
     }
-    if (atomic_load(&m->in_callback_blocked)) {
+    /* A callback waiting for the journal (this instance's, or another's: Paho has one lock)
+     * sees stopping or fy_paho_enter and cuts its connection before it returns. */
+    if (!fy_paho_enter(3000)) {
+        fy_paho_leave();
+        m->abandoned = 1;
         fy_log_warn(fy_source_tag(m->src), "a message is still waiting for journal space; it "
                     "stays unacknowledged and the broker will redeliver it");
         return;
     }
-    if (m->client != NULL && MQTTAsync_isConnected(m->client)) {
+    if (m->client != NULL) {
+        /* also when not connected: it ends Paho's automatic reconnect (after a cut, say) */
         d.timeout = 2000;
         MQTTAsync_disconnect(m->client, &d);
         {
@@ -625,6 +671,7 @@ static void mqtt_stop(void *ctx)
             }
         }
     }
+    fy_paho_leave();
     atomic_store(&m->connected, 0);
 }
 
@@ -632,8 +679,17 @@ static void mqtt_exit(void *ctx)
 {
     struct mqtt_ctx *m = ctx;
 
-    if (m->client != NULL && !atomic_load(&m->in_callback_blocked)) {
-        MQTTAsync_destroy(&m->client);
+    if (m->client != NULL && !m->abandoned) {
+        if (fy_paho_enter(3000)) {
+            MQTTAsync_destroy(&m->client);
+        } else {
+            m->abandoned = 1; /* see mqtt_stop */
+        }
+        fy_paho_leave();
+    }
+    if (m->registered) {
+        fy_paho_unregister(&m->link);
+        m->registered = 0;
     }
     free_parsed(m);
     pthread_mutex_destroy(&m->mu);
