@@ -39,4 +39,24 @@ int fy_plugin_check(enum fy_plugin_kind kind, int abi, const char *name, struct 
  * NULL when no such plugin exists: for "unknown type" errors that tell what to rebuild with. */
 const char *fy_plugin_left_out(enum fy_plugin_kind kind, const char *name);
 
+/* What every instance of every plugin kind holds (sources/source.c and sinks/sink.c embed it):
+ * its configured name, its log tag ("sink:kafka:out") and its context, ctx_size bytes with
+ * the plugin's options applied. */
+struct fy_plugin_inst {
+    char *name;
+    char tag[160];
+    void *ctx;
+    const struct fy_opt *opts;
+};
+
+/* Check the plugin's ABI, then fill in: name, tag, a zeroed ctx of ctx_size bytes and the
+ * options from conf (keys in skip are the caller's). FY_OK, or an error in err with nothing
+ * left to free. */
+int fy_plugin_inst_init(struct fy_plugin_inst *in, enum fy_plugin_kind kind, int abi,
+                        const char *plugin_name, const struct fy_opt *opts, size_t ctx_size,
+                        const char *name, const struct fy_node *conf, const char *const *skip,
+                        struct fy_err *err);
+/* Free what fy_plugin_inst_init made (the options' strings, ctx, name). NULL-safe. */
+void fy_plugin_inst_free(struct fy_plugin_inst *in);
+
 #endif

@@ -7,9 +7,7 @@
 
 struct fy_sink {
     const struct fy_sink_plugin *plugin;
-    char *name;
-    char tag[160];
-    void *ctx;            /* plugin context, ctx_size bytes, options filled in */
+    struct fy_plugin_inst base; /* name, tag, ctx with its options */            /* plugin context, ctx_size bytes, options filled in */
     int inited;           /* init succeeded: exit must run */
     fy_sink_complete_fn cb;
     void *cb_arg;
@@ -22,11 +20,8 @@ struct fy_sink *fy_sink_create(const struct fy_sink_plugin *plugin, const char *
 {
     struct fy_sink *snk;
 
-    if (plugin == NULL || name == NULL ||
-        fy_plugin_check(FY_PLUGIN_SINK, plugin->abi, plugin->name, err) != FY_OK) {
-        if (plugin == NULL || name == NULL) {
-            fy_err_set(err, FY_EINVAL, "sink '%s': no plugin", name ? name : "?");
-        }
+    if (plugin == NULL) {
+        fy_err_set(err, FY_EINVAL, "sink '%s': no plugin", name ? name : "?");
         return NULL;
     }
     snk = calloc(1, sizeof(*snk));
@@ -37,24 +32,19 @@ struct fy_sink *fy_sink_create(const struct fy_sink_plugin *plugin, const char *
     snk->plugin = plugin;
     snk->cb = cb;
     snk->cb_arg = arg;
-    snk->name = strdup(name);
-    snk->ctx = calloc(1, plugin->ctx_size ? plugin->ctx_size : 1);
-    if (snk->name == NULL || snk->ctx == NULL) {
-        fy_err_set(err, FY_ENOMEM, "out of memory");
-        goto fail;
-    }
-    snprintf(snk->tag, sizeof(snk->tag), "sink:%s:%s", plugin->name, name);
-    if (plugin->opts != NULL && fy_opts_apply(plugin->opts, conf, skip, snk->ctx, err) != FY_OK) {
-        goto fail;
+    if (fy_plugin_inst_init(&snk->base, FY_PLUGIN_SINK, plugin->abi, plugin->name, plugin->opts,
+                            plugin->ctx_size, name, conf, skip, err) != FY_OK) {
+        free(snk);
+        return NULL;
     }
     if (check_only) {
-        if (plugin->check != NULL && plugin->check(snk->ctx, err) != FY_OK) {
+        if (plugin->check != NULL && plugin->check(snk->base.ctx, err) != FY_OK) {
             fy_err_prefix(err, "sink '%s': ", name);
             goto fail;
         }
         return snk;
     }
-    if (plugin->init != NULL && plugin->init(snk, snk->ctx, err) != FY_OK) {
+    if (plugin->init != NULL && plugin->init(snk, snk->base.ctx, err) != FY_OK) {
         fy_err_prefix(err, "sink '%s': ", name);
         goto fail;
     }
@@ -71,13 +61,9 @@ void fy_sink_destroy(struct fy_sink *snk)
         return;
     }
     if (snk->inited && snk->plugin->exit != NULL) {
-        snk->plugin->exit(snk->ctx);
+        snk->plugin->exit(snk->base.ctx);
     }
-    if (snk->ctx != NULL && snk->plugin->opts != NULL) {
-        fy_opts_free(snk->plugin->opts, snk->ctx);
-    }
-    free(snk->ctx);
-    free(snk->name);
+    fy_plugin_inst_free(&snk->base);
     free(snk);
 }
 
@@ -92,32 +78,32 @@ void fy_sink_complete(struct fy_sink *snk, uint64_t ticket, enum fy_sink_result 
 int fy_sink_submit(struct fy_sink *snk, const struct fy_record *rec, const char *dest,
                    uint64_t ticket)
 {
-    return snk->plugin->submit(snk->ctx, rec, dest != NULL ? dest : "", ticket);
+    return snk->plugin->submit(snk->base.ctx, rec, dest != NULL ? dest : "", ticket);
 }
 
 void fy_sink_poll(struct fy_sink *snk, int timeout_ms)
 {
     if (snk->plugin->poll != NULL) {
-        snk->plugin->poll(snk->ctx, timeout_ms);
+        snk->plugin->poll(snk->base.ctx, timeout_ms);
     }
 }
 
 int fy_sink_drain(struct fy_sink *snk, int timeout_ms)
 {
     if (snk->plugin->drain != NULL) {
-        return snk->plugin->drain(snk->ctx, timeout_ms);
+        return snk->plugin->drain(snk->base.ctx, timeout_ms);
     }
     return FY_OK;
 }
 
 const char *fy_sink_name(const struct fy_sink *snk)
 {
-    return snk->name;
+    return snk->base.name;
 }
 
 const char *fy_sink_tag(const struct fy_sink *snk)
 {
-    return snk->tag;
+    return snk->base.tag;
 }
 
 const struct fy_sink_plugin *fy_sink_plugin_of(const struct fy_sink *snk)
@@ -132,5 +118,5 @@ size_t fy_sink_max_inflight(const struct fy_sink *snk)
 
 void *fy_sink_ctx(struct fy_sink *snk)
 {
-    return snk->ctx;
+    return snk->base.ctx;
 }

@@ -7,9 +7,7 @@
 
 struct fy_source {
     const struct fy_source_plugin *plugin;
-    char *name;
-    char tag[160];
-    void *ctx;
+    struct fy_plugin_inst base; /* name, tag, ctx with its options */
     int inited;
     int started;
     fy_source_emit_fn emit;
@@ -23,11 +21,8 @@ struct fy_source *fy_source_create(const struct fy_source_plugin *plugin, const 
 {
     struct fy_source *src;
 
-    if (plugin == NULL || name == NULL ||
-        fy_plugin_check(FY_PLUGIN_SOURCE, plugin->abi, plugin->name, err) != FY_OK) {
-        if (plugin == NULL || name == NULL) {
-            fy_err_set(err, FY_EINVAL, "source '%s': no plugin", name ? name : "?");
-        }
+    if (plugin == NULL) {
+        fy_err_set(err, FY_EINVAL, "source '%s': no plugin", name ? name : "?");
         return NULL;
     }
     src = calloc(1, sizeof(*src));
@@ -38,20 +33,15 @@ struct fy_source *fy_source_create(const struct fy_source_plugin *plugin, const 
     src->plugin = plugin;
     src->emit = emit;
     src->emit_arg = arg;
-    src->name = strdup(name);
-    src->ctx = calloc(1, plugin->ctx_size ? plugin->ctx_size : 1);
-    if (src->name == NULL || src->ctx == NULL) {
-        fy_err_set(err, FY_ENOMEM, "out of memory");
-        goto fail;
-    }
-    snprintf(src->tag, sizeof(src->tag), "source:%s:%s", plugin->name, name);
-    if (plugin->opts != NULL && fy_opts_apply(plugin->opts, conf, skip, src->ctx, err) != FY_OK) {
-        goto fail;
+    if (fy_plugin_inst_init(&src->base, FY_PLUGIN_SOURCE, plugin->abi, plugin->name, plugin->opts,
+                            plugin->ctx_size, name, conf, skip, err) != FY_OK) {
+        free(src);
+        return NULL;
     }
     if (check_only) {
-        int rc = plugin->check != NULL ? plugin->check(src->ctx, err) : FY_OK;
+        int rc = plugin->check != NULL ? plugin->check(src->base.ctx, err) : FY_OK;
         if (plugin->check_free != NULL) {
-            plugin->check_free(src->ctx);
+            plugin->check_free(src->base.ctx);
         }
         if (rc != FY_OK) {
             fy_err_prefix(err, "source '%s': ", name);
@@ -59,7 +49,7 @@ struct fy_source *fy_source_create(const struct fy_source_plugin *plugin, const 
         }
         return src;
     }
-    if (plugin->init != NULL && plugin->init(src, src->ctx, err) != FY_OK) {
+    if (plugin->init != NULL && plugin->init(src, src->base.ctx, err) != FY_OK) {
         fy_err_prefix(err, "source '%s': ", name);
         goto fail;
     }
@@ -77,13 +67,9 @@ void fy_source_destroy(struct fy_source *src)
     }
     fy_source_stop(src);
     if (src->inited && src->plugin->exit != NULL) {
-        src->plugin->exit(src->ctx);
+        src->plugin->exit(src->base.ctx);
     }
-    if (src->ctx != NULL && src->plugin->opts != NULL) {
-        fy_opts_free(src->plugin->opts, src->ctx);
-    }
-    free(src->ctx);
-    free(src->name);
+    fy_plugin_inst_free(&src->base);
     free(src);
 }
 
@@ -92,7 +78,7 @@ int fy_source_start(struct fy_source *src, struct fy_err *err)
     int rc = FY_OK;
 
     if (!src->started && src->plugin->start != NULL) {
-        rc = src->plugin->start(src->ctx, err);
+        rc = src->plugin->start(src->base.ctx, err);
     }
     if (rc == FY_OK) {
         src->started = 1;
@@ -103,7 +89,7 @@ int fy_source_start(struct fy_source *src, struct fy_err *err)
 void fy_source_stop(struct fy_source *src)
 {
     if (src->started && src->plugin->stop != NULL) {
-        src->plugin->stop(src->ctx);
+        src->plugin->stop(src->base.ctx);
     }
     src->started = 0;
 }
@@ -111,20 +97,20 @@ void fy_source_stop(struct fy_source *src)
 void fy_source_pause(struct fy_source *src)
 {
     if (src->plugin->pause != NULL) {
-        src->plugin->pause(src->ctx);
+        src->plugin->pause(src->base.ctx);
     }
 }
 
 void fy_source_resume(struct fy_source *src)
 {
     if (src->plugin->resume != NULL) {
-        src->plugin->resume(src->ctx);
+        src->plugin->resume(src->base.ctx);
     }
 }
 
 int fy_source_connected(struct fy_source *src)
 {
-    return src->plugin->connected != NULL ? src->plugin->connected(src->ctx) : 1;
+    return src->plugin->connected != NULL ? src->plugin->connected(src->base.ctx) : 1;
 }
 
 int fy_source_emit(struct fy_source *src, const struct fy_msg *msg)
@@ -134,10 +120,10 @@ int fy_source_emit(struct fy_source *src, const struct fy_msg *msg)
 
 const char *fy_source_name(const struct fy_source *src)
 {
-    return src->name;
+    return src->base.name;
 }
 
 const char *fy_source_tag(const struct fy_source *src)
 {
-    return src->tag;
+    return src->base.tag;
 }
