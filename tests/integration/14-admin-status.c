@@ -20,22 +20,6 @@
 
 int init_integration_tests(void);
 
-static int free_port(void)
-{
-    struct sockaddr_in a = {0};
-    socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0) {
-        port = ntohs(a.sin_port);
-    }
-    close(fd);
-    return port;
-}
-
 /* GET http://127.0.0.1:port/path into file out; returns the HTTP status (0 on failure). */
 static int get(int port, const char *path, const char *out, const char *method)
 {
@@ -189,7 +173,7 @@ static void test_admin_status(void)
     char dir[128], yaml[4096], tmp[300], out[300];
     struct fy_h_ferry h;
     cJSON *st = NULL;
-    int port = 0, admin = free_port(), i, rc, seen_disabled = 0;
+    int port = 0, admin = fy_h_free_port(), i, rc, seen_disabled = 0;
     pid_t srv = 0;
 
     CU_ASSERT_EQUAL_FATAL(fy_h_services(&url, &brokers), 0);

@@ -2,9 +2,11 @@
  * every secret option of the webhook sink (a bearer header from ${ENV}, a Basic password, an
  * OAuth2 client secret from ${file:}, a signing secret) while Ferry runs for real against the
  * HTTPS test server and fails in every way that produces log lines and dead letters
- * (token endpoint refusing the client, 400s, 500s). Afterwards the canary must appear in none
- * of: Ferry's log, `ferry dlq list` and `ferry dlq show`, `ferry journal stat`, and
- * `ferry check` on a file where the secret lands in a value that is wrong. */
+ * (token endpoint refusing the client, 400s, 500s), plus the MQTT source's password and a
+ * webhook URL with the secret in its query string (`?token=`, the shape the seeds use).
+ * Afterwards the canary must appear in none of: Ferry's log, `/status`, `/metrics` and
+ * `ferry status` (read while it runs), `ferry dlq list` and `ferry dlq show`, `ferry journal
+ * stat`, and `ferry check` on a file where the secret lands in a value that is wrong. */
 #include "tests/integration/harness.h"
 #include "tests/unit/assert.h"
 
@@ -30,7 +32,7 @@ static void test_canary(void)
     const char *url, *brokers;
     char dir[128], yaml[4096], out[400], topic[160];
     struct fy_h_ferry h;
-    int port = 0, i;
+    int port = 0, i, admin = fy_h_free_port();
     pid_t srv = 0;
     FILE *f;
 
@@ -40,10 +42,16 @@ static void test_canary(void)
     snprintf(yaml, sizeof(yaml),
              "journal: {dir: \"@DIR@/journal\"}\n"
              "log_level: debug\n"
+             "admin: {listen: \"127.0.0.1:%d\"}\n"
              "sources:\n"
              "  - {name: ns, type: mqtt, url: \"%s\", client_id: \"%s\",\n"
+             "     username: ferry, password: \"" CANARY "-mqtt\",\n"
              "     topics: [\"v3/+/devices/+/up\"]}\n"
              "sinks:\n"
+             "  - {name: query, type: webhook,\n"
+             "     url: \"https://127.0.0.1:%d/fail500/1000?token=" CANARY "-query&x=1\",\n"
+             "     ca_file: \"%s/cert.pem\", allow_private_networks: true,\n"
+             "     retry: {backoff_base_ms: 50, backoff_max_ms: 100, max_attempts: 3}}\n"
              "  - {name: bearer, type: webhook, url: \"https://127.0.0.1:%d/bad400\",\n"
              "     ca_file: \"%s/cert.pem\", allow_private_networks: true,\n"
              "     headers.Authorization: \"Bearer ${FERRY_TEST_CANARY_TOKEN}\",\n"
@@ -59,8 +67,9 @@ static void test_canary(void)
              "     retry: {backoff_base_ms: 50, backoff_max_ms: 100, max_attempts: 3}}\n"
              "routes:\n"
              "  - {match: \"v3/+/devices/+/up\", format: tts-v3, recType: io.test,\n"
-             "     sinks: [bearer, basic, oauth]}\n",
-             url, fy_h_unique("it-canary"), port, dir, port, dir, port, dir, port);
+             "     sinks: [query, bearer, basic, oauth]}\n",
+             admin, url, fy_h_unique("it-canary"), port, dir, port, dir, port, dir, port, dir,
+             port);
     /* the ${file:} secret must exist before start: write it into the dir Ferry will use */
     memset(&h, 0, sizeof(h));
     CU_ASSERT_EQUAL_FATAL(fy_h_ferry_prepare(&h, yaml), 0);
@@ -84,6 +93,21 @@ static void test_canary(void)
     CU_ASSERT_TRUE(fy_h_wait_log(&h, "invalid_client", 20000));
     CU_ASSERT_TRUE(fy_h_wait_log(&h, "HTTP 400", 20000));
     CU_ASSERT_TRUE(fy_h_wait_log(&h, "expired after 3 attempt", 20000));
+    /* what the daemon shows while it runs: its sinks' URLs, reasons and counters */
+    snprintf(out, sizeof(out), "%s/status.json", h.dir);
+    FY_ASSERT_EQ(fy_h_sh("curl -sf http://127.0.0.1:%d/status > '%s'", admin, out), 0);
+    CU_ASSERT_TRUE(fy_h_sh("grep -q '/fail500/1000' '%s'", out) == 0); /* the URL is there */
+    FY_ASSERT_EQ(hits(out), 0);
+    snprintf(out, sizeof(out), "%s/metrics.txt", h.dir);
+    FY_ASSERT_EQ(fy_h_sh("curl -sf http://127.0.0.1:%d/metrics > '%s'", admin, out), 0);
+    CU_ASSERT_TRUE(fy_h_sh("grep -q 'ferry_sink' '%s'", out) == 0);
+    FY_ASSERT_EQ(hits(out), 0);
+    snprintf(out, sizeof(out), "%s/cli.out", h.dir);
+    fy_h_sh("'%s' status -c '%s' > '%s' 2>&1", getenv("FERRY_BIN"), h.config, out);
+    CU_ASSERT_TRUE(fy_h_sh("grep -q 'query' '%s'", out) == 0);
+    FY_ASSERT_EQ(hits(out), 0);
+    fy_h_sh("'%s' status --json -c '%s' > '%s' 2>&1", getenv("FERRY_BIN"), h.config, out);
+    FY_ASSERT_EQ(hits(out), 0);
     FY_ASSERT_EQ(fy_h_ferry_stop(&h, SIGTERM, 20000), 0);
 
     FY_ASSERT_EQ(hits(h.log), 0);

@@ -38,6 +38,8 @@ size_t fy_h_aws_read(const char *kind, const char *name, size_t expect, int time
 
 /* Scale a timeout by FERRY_TEST_TIMEOUT_MULTIPLIER (default 1). */
 int fy_h_ms(int ms);
+/* A loopback TCP port that was free a moment ago (for an admin listener), or -1. */
+int fy_h_free_port(void);
 
 /* A unique name (prefix + pid + counter), e.g. for Kafka topics and client ids. */
 const char *fy_h_unique(const char *prefix);
