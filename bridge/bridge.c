@@ -24,6 +24,7 @@
 
 #define SUMMARY_MS 30000
 #define DRAIN_MS 10000
+#define FAILED_DRAIN_MS 300 /* journal failed: exit within 1 s (docs/reliability.md, J6) */
 
 struct fy_bridge {
     struct fy_config *cfg;
@@ -182,9 +183,8 @@ int fy_bridge_run(struct fy_bridge *b, volatile sig_atomic_t *stop)
 {
     int64_t next_summary = fy_clock_deadline(SUMMARY_MS);
     uint64_t last_received = 0;
-    int code = FY_EXIT_OK;
+    int code = FY_EXIT_OK, drain_ms;
     size_t i;
-
     int held = 0;
 
     while (!*stop) {
@@ -222,14 +222,15 @@ int fy_bridge_run(struct fy_bridge *b, volatile sig_atomic_t *stop)
             next_summary = fy_clock_deadline(SUMMARY_MS);
         }
     }
-    fy_log_info(TAG, "stopping: sources first, then sinks drain (up to %d ms)", DRAIN_MS);
+    drain_ms = code == FY_EXIT_FAILURE ? FAILED_DRAIN_MS : DRAIN_MS;
+    fy_log_info(TAG, "stopping: sources first, then sinks drain (up to %d ms)", drain_ms);
     fy_admin_stop(b->admin);
     b->admin = NULL;
     for (i = 0; i < b->n_sources; i++) {
         fy_source_stop(b->sources[i]);
     }
     for (i = 0; i < b->n_workers; i++) {
-        fy_deliver_stop(b->workers[i], DRAIN_MS);
+        fy_deliver_stop(b->workers[i], drain_ms);
     }
     summary(b, "final");
     return code;
