@@ -10,6 +10,8 @@ pkgs=(
     libmicrohttpd-dev
     mosquitto mosquitto-clients kcat curl
     default-jre-headless maven python3 python3-venv openssl
+    iptables util-linux iproute2   # the blackhole test (48): a network namespace of its own
+    valgrind                       # make valgrind-smoke (battery row S3)
 )
 missing=()
 for p in "${pkgs[@]}"; do
