@@ -326,6 +326,11 @@ int fy_h_ferry_prepare(struct fy_h_ferry *h, const char *yaml)
     return 0;
 }
 
+int fy_h_ferry_spawn(struct fy_h_ferry *h)
+{
+    return spawn(h);
+}
+
 int fy_h_ferry_restart(struct fy_h_ferry *h)
 {
     struct stat st;

@@ -63,6 +63,8 @@ int fy_h_ferry_start(struct fy_h_ferry *h, const char *yaml);
 int fy_h_ferry_prepare(struct fy_h_ferry *h, const char *yaml);
 /* Start again with the same dir/config (after a kill). */
 int fy_h_ferry_restart(struct fy_h_ferry *h);
+/* Start again without waiting for the "running:" line (to kill it while it recovers). */
+int fy_h_ferry_spawn(struct fy_h_ferry *h);
 /* Signal and wait up to timeout_ms for exit; returns the exit code, 128+sig, or -1. */
 int fy_h_ferry_stop(struct fy_h_ferry *h, int sig, int timeout_ms);
 /* 1 when the log contains text. */
