@@ -1,12 +1,13 @@
 # Ferry: the two commands of the README, and a few helpers.
 #   make demo   install deps, build, start mosquitto + Kafka, route sample uplinks, stop
 #   make test   install deps, build with ASan+UBSan and -Werror, run the whole test suite
+#   make compose-test  (on demand, minutes) docker-compose.yml end to end with a private dockerd
 BUILD      ?= build
 TEST_BUILD ?= build-test
 SANITIZE   ?= address,undefined
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps build demo test tsan minimal bench bench-webhook bench-sinks clean
+.PHONY: all deps build demo test tsan minimal compose-test bench bench-webhook bench-sinks clean
 
 all: build
 
@@ -42,6 +43,12 @@ minimal: deps
 	ninja -C build-minimal
 	! ldd build-minimal/ferry | grep -E 'rdkafka|mozjs|paho'
 	cd build-minimal && ctest --output-on-failure -L unit -j $(JOBS)
+
+# docker-compose.yml for real: its own dockerd, a debootstrapped debian:12, the three images,
+# uplinks through mosquitto into Kafka, SIGTERM exit 0 (scripts/compose-test, docs/docker.md).
+# On demand, not part of `make test`: about 4 minutes cold, under 2 warm.
+compose-test:
+	bash scripts/compose-test
 
 bench: deps
 	cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null

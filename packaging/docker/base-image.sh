@@ -71,6 +71,9 @@ path-exclude /usr/share/lintian/*
 EOT
     find "$root/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete
     rm -rf "$root"/usr/share/man/* "$root"/usr/share/info/* "$root"/usr/share/lintian/*
+    # openjdk's postinst registers its manual page with update-alternatives, which fails
+    # when the directory is missing (the same trap as debian:12-slim)
+    mkdir -p "$root/usr/share/man/man1"
     find "$root/usr/share/locale" -mindepth 1 -maxdepth 1 -not -name locale.alias -exec rm -rf {} +
     mkdir -p "$cache"
     tar --numeric-owner -C "$root" -cf "$tarball.tmp" .
