@@ -46,7 +46,7 @@ minimal: deps
 
 # docker-compose.yml for real: its own dockerd, a debootstrapped debian:12, the three images,
 # uplinks through mosquitto into Kafka, SIGTERM exit 0 (scripts/compose-test, docs/docker.md).
-# On demand, not part of `make test`: about 4 minutes cold, under 2 warm.
+# On demand, not part of `make test`: about 4 minutes cold, under a minute warm.
 compose-test:
 	bash scripts/compose-test
 
