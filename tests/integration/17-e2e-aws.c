@@ -140,7 +140,7 @@ static size_t read_stream(const char *stream, long per, int timeout_s, struct fy
 
 static void test_kinesis(void)
 {
-    long messages = fy_h_knob("FERRY_AWS_MESSAGES", 10000) / 50 * 50;
+    long messages = fy_h_knob("FERRY_AWS_MESSAGES", 4000) / 50 * 50;
     char sinks[2048], stream[128], c1[512];
     struct fy_h_ferry h;
     struct fy_h_kmsg *m = NULL;
@@ -223,7 +223,7 @@ static int proxy_start(int *port, pid_t *pid, const char *args)
 
 static void test_partial_failures(void)
 {
-    long kin = 5000, sqs = 500;
+    long kin = fy_h_knob("FERRY_AWS_PARTIAL_MESSAGES", 2000) / 50 * 50, sqs = 500;
     char sinks[4096], qurl[512], stream[128], ep[128], c1[512];
     struct fy_h_ferry h;
     struct fy_h_kmsg *m = NULL;
