@@ -112,15 +112,17 @@ static void expect_config_error(const char *yaml, const char *want)
     fy_conf_free(root);
 }
 
-/* Submit one record (ticket t, id t) with body, polling while the sink is full. */
+/* Submit one record (ticket t, id t, device key "dev-<t>": a device of its own, so lanes do
+ * not hold it back) with body, polling while the sink is full. */
 static void submit_body(struct fy_sink *snk, uint64_t t, const char *body)
 {
     struct fy_record rec = {0};
-    char id[40];
+    char id[40], key[40];
 
     snprintf(id, sizeof(id), "%032llu", (unsigned long long)t);
+    snprintf(key, sizeof(key), "dev-%llu", (unsigned long long)t);
     rec.id = id;
-    rec.key = "k";
+    rec.key = key;
     rec.rec_type = "io.test";
     rec.event_type = "create";
     rec.body = body;
@@ -313,9 +315,9 @@ static void test_outcomes(void)
     struct fy_node *root = NULL;
     struct fy_sink *snk;
 
-    /* 500 twice: RETRY; the core resubmits (here: the test) and it succeeds */
+    /* 500 twice, request_retries: 0: RETRY; the core resubmits (here: the test), it succeeds */
     memset(&s, 0, sizeof(s));
-    snk = make(&s, "/fail500/2", "batch_max_records: 1\n", &root, &err);
+    snk = make(&s, "/fail500/2", "batch_max_records: 1\nrequest_retries: 0\n", &root, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(snk);
     run(snk, &s, 0, 1, 10000);
     run(snk, &s, 1, 1, 10000);
@@ -326,9 +328,33 @@ static void test_outcomes(void)
     fy_sink_destroy(snk);
     fy_conf_free(root);
 
-    /* 429 with Retry-After: 2 -> RETRY carrying retry_after_ms=2000 for the core */
+    /* 500 twice with request_retries (default 5): the sink sends the batch again by itself
+     * after a back-off, the same records in the same order, and completes it OK */
     memset(&s, 0, sizeof(s));
-    snk = make(&s, "/retry429", "", &root, &err);
+    snk = make(&s, "/fail500/2/again", "batch_max_records: 4\n", &root, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(snk);
+    run(snk, &s, 0, 4, 10000);
+    FY_ASSERT_EQ(s.ok, 4);
+    FY_ASSERT_EQ(s.retry, 0);
+    {
+        cJSON *reqs = requests("/fail500/2/again");
+        size_t l0 = 0, l2 = 0;
+        char *b0, *b2;
+        FY_ASSERT_EQ(cJSON_GetArraySize(reqs), 3);
+        b0 = body_of(cJSON_GetArrayItem(reqs, 0), &l0);
+        b2 = body_of(cJSON_GetArrayItem(reqs, 2), &l2);
+        FY_ASSERT_STR(b0, b2);
+        free(b0);
+        free(b2);
+        cJSON_Delete(reqs);
+    }
+    fy_sink_destroy(snk);
+    fy_conf_free(root);
+
+    /* 429 with Retry-After: 2, request_retries: 0 -> RETRY carrying retry_after_ms=2000 for
+     * the core */
+    memset(&s, 0, sizeof(s));
+    snk = make(&s, "/retry429", "request_retries: 0\n", &root, &err);
     run(snk, &s, 0, 1, 10000);
     FY_ASSERT_EQ(s.retry, 1);
     CU_ASSERT_PTR_NOT_NULL(strstr(s.reason[0], "retry_after_ms=2000"));
@@ -378,9 +404,9 @@ static void test_outcomes(void)
     fy_sink_destroy(snk);
     fy_conf_free(root);
 
-    /* a server that never answers: RETRY after the time-out */
+    /* a server that never answers: RETRY after the time-out (and request_retries more) */
     memset(&s, 0, sizeof(s));
-    snk = make(&s, "/hang", "timeout_ms: 1000\n", &root, &err);
+    snk = make(&s, "/hang", "timeout_ms: 1000\nrequest_retries: 1\n", &root, &err);
     run(snk, &s, 0, 1, 10000);
     FY_ASSERT_EQ(s.retry, 1);
     CU_ASSERT_PTR_NOT_NULL(strstr(s.reason[0], "Timeout"));
@@ -506,6 +532,40 @@ static void test_templates(void)
     }
     cJSON_Delete(ra);
     cJSON_Delete(rb);
+
+    /* three records of one device: the later two wait in its lane (order: per_device) and
+     * keep their rendered URL and headers; each goes alone, in order, to /tpl/io.test/lane */
+    memset(&s, 0, sizeof(s));
+    for (i = 0; i < 3; i++) {
+        struct fy_record rec = {0};
+        char id[40];
+        snprintf(body, sizeof(body), "{\"id\":\"x\",\"obj\":{\"n\":%d,\"deviceId\":\"lane\","
+                 "\"applicationId\":\"app1\"},\"recType\":\"io.test\"}", i);
+        snprintf(id, sizeof(id), "%032d", i);
+        rec.id = id;
+        rec.key = "lane";
+        rec.rec_type = "io.test";
+        rec.event_type = "create";
+        rec.body = body;
+        rec.body_len = strlen(body);
+        while (fy_sink_submit(snk, &rec, "", (uint64_t)i) == FY_EAGAIN) {
+            fy_sink_poll(snk, 10);
+        }
+    }
+    wait_done(snk, &s, 3);
+    FY_ASSERT_EQ(s.ok, 3);
+    ra = requests("/tpl/io.test/lane");
+    FY_ASSERT_EQ(cJSON_GetArraySize(ra), 3);
+    for (i = 0; i < cJSON_GetArraySize(ra); i++) {
+        size_t len = 0;
+        char *b = body_of(cJSON_GetArrayItem(ra, i), &len), want[32];
+        snprintf(want, sizeof(want), "\"n\":%d,", i);
+        CU_ASSERT_PTR_NOT_NULL(strstr(b, want));
+        FY_ASSERT_EQ(records_in(cJSON_GetArrayItem(ra, i)), 1);
+        FY_ASSERT_STR(hdr(cJSON_GetArrayItem(ra, i), "x-device"), "lane");
+        free(b);
+    }
+    cJSON_Delete(ra);
     fy_sink_destroy(snk);
     fy_conf_free(root);
 
@@ -846,13 +906,13 @@ static void test_isolation(void)
     good = make(&b, "/ok/isolation", "batch_max_records: 10\n", &rb, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(dead);
     CU_ASSERT_PTR_NOT_NULL_FATAL(good);
-    rec.key = "k";
     rec.rec_type = "io.test";
     rec.event_type = "create";
     for (i = 0; i < MAXT; i++) {
         snprintf(body, sizeof(body), "{\"n\":%d}", i);
         snprintf(id, sizeof(id), "%032d", i);
         rec.id = id;
+        rec.key = id; /* a device each: lanes do not hold them back */
         rec.body = body;
         rec.body_len = strlen(body);
         if (i < 4) {
