@@ -19,6 +19,8 @@
 struct wait {
     struct fy_hq_item it;
     char *target;
+    void *tdata;              /* the sink's data for target (rendered URL...), or NULL: a
+                               * batch opened for this record when it leaves the lane gets it */
     struct wait *next;
 };
 
@@ -48,6 +50,7 @@ struct fy_hq {
     struct fy_hq_batch *settling; /* the batch done() is looking at */
     int given_back;               /* done() handed settling back to the queue */
     int stuck;                    /* a lane's next record could not be placed (ENOMEM) */
+    int released;                 /* done() moved records out of lanes into open batches */
     size_t blocked;               /* lanes blocked after a RETRY */
 };
 
@@ -174,6 +177,16 @@ static void close_open(struct fy_hq *q, int all)
 
 /* ==== lanes ==== */
 
+static void wait_free(struct fy_hq *q, struct wait *w)
+{
+    item_free(&w->it);
+    if (w->tdata != NULL && q->ops.tdata_free != NULL) {
+        q->ops.tdata_free(w->tdata);
+    }
+    free(w->target);
+    free(w);
+}
+
 static uint32_t hash(const char *s)
 {
     uint32_t h = 2166136261u;
@@ -259,6 +272,7 @@ static int place(struct fy_hq *q, const char *target, void **tdata, struct fy_hq
     }
     b->items[b->n++] = *it;
     b->bytes += it->size;
+    b->lane_fed |= force;
     memset(it, 0, sizeof(*it));
     if (where != NULL) {
         *where = b;
@@ -336,6 +350,7 @@ int fy_hq_add(struct fy_hq *q, const char *target, void *tdata, const struct fy_
             return FY_EAGAIN;
         }
         w->it = it;
+        w->tdata = tdata; /* kept: the batch this record goes into may be a new one */
         if (l->tail != NULL) {
             l->tail->next = w;
         } else {
@@ -344,9 +359,6 @@ int fy_hq_add(struct fy_hq *q, const char *target, void *tdata, const struct fy_
         l->tail = w;
         q->waiting++;
         q->pending++;
-        if (tdata != NULL && q->ops.tdata_free != NULL) {
-            q->ops.tdata_free(tdata); /* lanes keep only the target's name */
-        }
         return FY_OK;
     }
     rc = place(q, target, &td, &it, 0, l != NULL ? &l->in : NULL);
@@ -378,18 +390,18 @@ static void lane_release(struct fy_hq *q, const char *key)
         lane_drop(q, l);
         return;
     }
-    if (place(q, w->target, NULL, &w->it, 1, &l->in) != FY_OK) {
+    if (place(q, w->target, &w->tdata, &w->it, 1, &l->in) != FY_OK) {
         q->stuck = 1; /* out of memory: it stays first in its lane, tried again at poll */
         return;
     }
+    q->released = 1;
     l->busy = 1;
     l->head = w->next;
     if (l->head == NULL) {
         l->tail = NULL;
     }
     q->waiting--;
-    free(w->target);
-    free(w);
+    wait_free(q, w); /* its tdata, when an open batch for its target had its own */
 }
 
 /* The record of key went back to the core as RETRY: the core sends it again, and every later
@@ -419,9 +431,7 @@ static void lane_fail(struct fy_hq *q, const char *key, const char *reason)
                          l->why != NULL ? l->why : HELD_BACK);
         q->pending--;
         q->waiting--;
-        item_free(&w->it);
-        free(w->target);
-        free(w);
+        wait_free(q, w);
     }
     l->tail = NULL;
 }
@@ -524,6 +534,15 @@ void fy_hq_retry_item(struct fy_hq *q, struct fy_hq_batch *b, size_t i, int64_t 
     c->bytes += b->items[i].size;
     memset(&b->items[i], 0, sizeof(b->items[i]));
     push(q, c, 1);
+}
+
+void fy_hq_retry_all(struct fy_hq *q, struct fy_hq_batch *b, int64_t delay_ms)
+{
+    size_t i;
+
+    for (i = 0; i < b->n; i++) {
+        fy_hq_retry_item(q, b, i, delay_ms); /* the items after the first join its batch */
+    }
 }
 
 void fy_hq_requeue(struct fy_hq *q, struct fy_hq_batch *b)
@@ -669,6 +688,28 @@ static int start_queued(struct fy_hq *q)
     return started;
 }
 
+/* Records that left their lanes when a request finished waited already, and nothing else
+ * releases the lanes of the records beside them: the batches they went into close now rather
+ * than after the linger (which would otherwise set the pace of every device), unless a batch
+ * ready to go waits for a slot already (then they keep filling meanwhile). */
+static void close_lane_fed(struct fy_hq *q)
+{
+    int64_t now = fy_clock_mono_ms();
+    struct fy_hq_batch *b, *next;
+
+    for (b = q->queue; b != NULL; b = b->next) {
+        if (b->not_before <= now && b->since != -1) {
+            return;
+        }
+    }
+    for (b = q->open; b != NULL; b = next) {
+        next = b->next;
+        if (b->lane_fed) {
+            close_one(q, b);
+        }
+    }
+}
+
 static void finished(void *arg, void *user, CURL *e, CURLcode result, long status)
 {
     struct fy_hq *q = arg;
@@ -677,8 +718,12 @@ static void finished(void *arg, void *user, CURL *e, CURLcode result, long statu
 
     q->settling = b;
     q->given_back = 0;
+    q->released = 0;
     q->ops.done(q->arg, b, e, result, status);
     q->settling = NULL;
+    if (q->released) {
+        close_lane_fed(q);
+    }
     if (q->given_back) {
         return;
     }
@@ -747,9 +792,7 @@ void fy_hq_destroy(struct fy_hq *q)
             while (l->head != NULL) {
                 struct wait *w = l->head;
                 l->head = w->next;
-                item_free(&w->it);
-                free(w->target);
-                free(w);
+                wait_free(q, w);
             }
             lane_drop(q, l);
         }

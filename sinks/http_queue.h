@@ -11,7 +11,10 @@
  * record that failed alone inside a batch can be sent again alone without passing a later
  * record of its device. A record handed back to the core as RETRY blocks its lane: the later
  * records of its key complete RETRY unsent (the core's retry sends them again after it) until
- * nothing is pending (docs/reliability.md "Per-device order in batching sinks"). */
+ * nothing is pending (docs/reliability.md "Per-device order in batching sinks"). A record
+ * waiting in its lane keeps the sink's per-target data (tdata) it was added with, so the batch
+ * it later opens has the target's rendered URL; batches that records left their lanes into
+ * when a request finished close at once (they waited already). */
 #ifndef FY_SINK_HTTP_QUEUE_H
 #define FY_SINK_HTTP_QUEUE_H
 
@@ -51,6 +54,7 @@ struct fy_hq_batch {
     struct fy_ssrf_note guard; /* the SSRF guard's reason when it refused the connection */
     char *cred;               /* the sink's credential for this attempt (OAuth token...) */
     int auth_retried;         /* the sink already sent this batch again after a 401 */
+    int lane_fed;             /* the queue's: holds records that came out of a lane */
     struct fy_hq_batch *next;
 };
 
@@ -89,8 +93,8 @@ void fy_hq_destroy(struct fy_hq *q);
 
 /* Accept rec for target (NULL = default). key: lane key (may be NULL); attr: one string the
  * sink keeps with the item (copied, may be NULL); size: bytes counted for the batch (0 = the
- * body length). tdata: the sink's data for a new target, owned by the queue on FY_OK (freed
- * when an open batch for target exists). FY_OK: fy_sink_complete(ticket) follows exactly
+ * body length). tdata: the sink's data for a new target, owned by the queue on FY_OK (kept
+ * while the record waits in its lane; freed when an open batch for target has its own). FY_OK: fy_sink_complete(ticket) follows exactly
  * once. FY_EAGAIN: enough is buffered, poll first (tdata stays the caller's). FY_ETOOBIG:
  * size alone is over max_bytes (the caller rejects the record). */
 int fy_hq_add(struct fy_hq *q, const char *target, void *tdata, const struct fy_record *rec,
@@ -112,6 +116,10 @@ void fy_hq_complete_all(struct fy_hq *q, struct fy_hq_batch *b, enum fy_sink_res
 /* In done: send item i again in a batch of its own target not before delay_ms from now, at
  * the front of the queue (its lane stays held, so a later record of its key cannot pass). */
 void fy_hq_retry_item(struct fy_hq *q, struct fy_hq_batch *b, size_t i, int64_t delay_ms);
+/* In done: send every unsettled item of b again, in one batch of b's target in b's order, not
+ * before delay_ms from now, at the front of the queue (their lanes stay held): a failed
+ * request alone goes again, nothing behind it. */
+void fy_hq_retry_all(struct fy_hq *q, struct fy_hq_batch *b, int64_t delay_ms);
 /* In done: send the whole of b again, first (e.g. after fetching a new token). */
 void fy_hq_requeue(struct fy_hq *q, struct fy_hq_batch *b);
 /* In done: send b again as two halves, first (e.g. after 413); a batch of one record is

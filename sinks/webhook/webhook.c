@@ -8,16 +8,33 @@
  * onto the batch's records (done). A batch closes at batch_max_records, batch_max_bytes or
  * batch_max_wait_ms; at most `parallel` requests are in flight. 413 splits a batch in halves
  * down to one record, which is then rejected. Options and templates: webhook_conf.c and
- * webhook_body.c. */
+ * webhook_body.c.
+ *
+ * Order and retries: with `order: per_device` the queue keeps one lane per device key
+ * (record key: devEUI, else applicationId/deviceId), so a device has one record pending at a
+ * time and its later records wait. A request that failed after reaching the endpoint (5xx,
+ * 408, 429, a time-out or a broken connection) goes again by itself from the queue, after a
+ * back-off and at least its Retry-After, up to request_retries times, its records' lanes held
+ * meanwhile: nothing that was accepted is sent again, and the duplicates are the records of
+ * requests whose outcome was unknown (a time-out). Only then do the records go back to the
+ * core as RETRY, whose go-back-N resends from the oldest unfinished record (the lanes hold
+ * back the later ones of those devices: docs/reliability.md "Per-device order in batching
+ * sinks"). A request that never reached the endpoint (refused, DNS, TLS) goes to the core at
+ * once: the endpoint is down, which is the core's health to track. */
 #include "sinks/webhook/webhook.h"
 
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/redact.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define RETRY_BASE_MS 100        /* back-off of request_retries: 100 ms, 200 ms, ... */
+#define RETRY_MAX_MS 5000        /* ... at most 5 s (full jitter above half of it) */
+#define RETRY_AFTER_MAX_MS 60000 /* a longer Retry-After is waited for by the core */
 
 static int start(void *arg, struct fy_hq_batch *b, CURL **easy, char *reason, size_t rsize)
 {
@@ -98,6 +115,57 @@ static int start(void *arg, struct fy_hq_batch *b, CURL **easy, char *reason, si
     return FY_OK;
 }
 
+/* The request reached the endpoint: an answer came, or curl sent at least its headers before
+ * the failure (a time-out or reset then leaves its outcome unknown). */
+static int reached(CURL *e, CURLcode result)
+{
+    long sent = 0;
+
+    if (result == CURLE_OK) {
+        return 1;
+    }
+    return curl_easy_getinfo(e, CURLINFO_REQUEST_SIZE, &sent) == CURLE_OK && sent > 0;
+}
+
+/* b failed after reaching the endpoint: send it again by itself from the queue after a
+ * capped exponential back-off with full jitter (never below half the step, and at least ra,
+ * the answer's Retry-After, when >= 0) while request_retries allow. 1 when b went back to the
+ * queue, 0 when its records are for the core. */
+static int retry_in_queue(struct webhook *w, struct fy_hq_batch *b, int64_t ra,
+                          const char *reason)
+{
+    int64_t step = RETRY_BASE_MS, delay;
+    int attempts = 0, i;
+    uint32_t x = w->rng != 0 ? w->rng : 2463534242u;
+    size_t k;
+
+    for (k = 0; k < b->n; k++) {
+        if (b->items[k].body != NULL && b->items[k].attempts > attempts) {
+            attempts = b->items[k].attempts;
+        }
+    }
+    if (attempts == 0 || attempts > w->request_retries || ra > RETRY_AFTER_MAX_MS) {
+        return 0;
+    }
+    for (i = 1; i < attempts && step < RETRY_MAX_MS; i++) {
+        step *= 2;
+    }
+    step = step < RETRY_MAX_MS ? step : RETRY_MAX_MS;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    w->rng = x;
+    delay = step / 2 + (int64_t)(x % (uint32_t)(step - step / 2 + 1));
+    if (ra > delay) {
+        delay = ra;
+    }
+    fy_log_info(fy_sink_tag(w->snk), "%s: sending these %zu record(s) again in %lld ms "
+                "(attempt %d of %lld)", reason, b->n, (long long)delay, attempts + 1,
+                (long long)w->request_retries + 1);
+    fy_hq_retry_all(w->q, b, delay);
+    return 1;
+}
+
 /* A request finished: map the answer onto the batch's records. */
 static void done(void *arg, struct fy_hq_batch *b, CURL *e, CURLcode result, long status)
 {
@@ -109,7 +177,6 @@ static void done(void *arg, struct fy_hq_batch *b, CURL *e, CURLcode result, lon
     int blen = (int)b->resp.len;
     enum fy_http_class cls;
 
-    (void)e;
     fy_redact_url(t != NULL ? t->url : w->url, where, sizeof(where));
     cls = fy_http_classify(result, status, b->guard.why[0] != '\0');
     if (cls == FY_HTTP_BLOCKED) {
@@ -118,7 +185,9 @@ static void done(void *arg, struct fy_hq_batch *b, CURL *e, CURLcode result, lon
         fy_hq_complete_all(w->q, b, FY_SINK_REJECT, reason);
     } else if (result != CURLE_OK) {
         snprintf(reason, sizeof(reason), "%s from %s", curl_easy_strerror(result), where);
-        fy_hq_complete_all(w->q, b, FY_SINK_RETRY, reason);
+        if (!reached(e, result) || !retry_in_queue(w, b, -1, reason)) {
+            fy_hq_complete_all(w->q, b, FY_SINK_RETRY, reason);
+        }
     } else if (cls == FY_HTTP_OK) {
         fy_hq_complete_all(w->q, b, FY_SINK_OK, NULL);
     } else if (status == 401 && w->oauth != NULL && !b->auth_retried) {
@@ -147,6 +216,8 @@ static void done(void *arg, struct fy_hq_batch *b, CURL *e, CURLcode result, lon
              * and probes, so nothing is lost if the customer brings it back */
             snprintf(with, sizeof(with), "%s%s", FY_SINK_REASON_DISABLE, reason);
             fy_hq_complete_all(w->q, b, FY_SINK_RETRY, with);
+        } else if (cls == FY_HTTP_RETRY && retry_in_queue(w, b, ra, reason)) {
+            /* sent again by itself: the records' lanes stay held */
         } else if (cls == FY_HTTP_RETRY && ra >= 0) {
             snprintf(with, sizeof(with), "retry_after_ms=%lld; %s", (long long)ra, reason);
             fy_hq_complete_all(w->q, b, FY_SINK_RETRY, with);
@@ -176,6 +247,8 @@ static int webhook_init(struct fy_sink *snk, void *ctx, struct fy_err *err)
     qc.max_bytes = (size_t)w->batch_max_bytes;
     qc.max_wait_ms = w->batch_max_wait_ms;
     qc.parallel = (size_t)w->parallel;
+    qc.lanes = w->order == WH_ORDER_PER_DEVICE;
+    w->rng = (uint32_t)fy_clock_mono_ms() ^ (uint32_t)(uintptr_t)w;
     w->q = fy_hq_create(&qc, &ops, w, snk, err);
     return w->q != NULL ? FY_OK : err->code;
 }
@@ -200,7 +273,9 @@ static int webhook_submit(void *ctx, const struct fy_record *rec, const char *de
         }
     }
     /* a record over batch_max_bytes still goes, alone (the endpoint answers 413 if it must) */
-    rc = fy_hq_add(w->q, key, t, rec, NULL, NULL,
+    /* the lane key: the device (records without one have no lane) */
+    rc = fy_hq_add(w->q, key, t, rec,
+                   rec->key != NULL && *rec->key != '\0' ? rec->key : NULL, NULL,
                    rec->body_len < (size_t)w->batch_max_bytes ? rec->body_len
                                                               : (size_t)w->batch_max_bytes,
                    ticket);

@@ -21,6 +21,7 @@
 enum { WH_AUTH_NONE, WH_AUTH_BASIC, WH_AUTH_OAUTH_CC, WH_AUTH_OAUTH_REFRESH };
 enum { WH_F_ARRAY, WH_F_NDJSON, WH_F_SMARTCLEAN, WH_F_SINGLE };
 enum { WH_GZIP_NONE, WH_GZIP };
+enum { WH_ORDER_PER_DEVICE, WH_ORDER_NONE };
 
 /* The rendered URL and header values of one record (templated sinks only): the queue's
  * per-target data. */
@@ -46,6 +47,8 @@ struct webhook {
     int client_auth;
     struct fy_kv_list headers;
     int compression;
+    int order;                          /* WH_ORDER_*: lanes per device key or none */
+    int64_t request_retries;            /* a failed request sent again from the queue */
     int allow_private;
     struct fy_kv_list resolve;
     /* state */
@@ -59,6 +62,7 @@ struct webhook {
     size_t key_len;
     struct fy_oauth *oauth;             /* OAuth2 token source, or NULL */
     char token_error[512];              /* why the last token fetch failed */
+    uint32_t rng;                       /* back-off jitter of request_retries */
 };
 
 extern const struct fy_opt fy_webhook_opts[];

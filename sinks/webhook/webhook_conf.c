@@ -19,6 +19,7 @@ static const char *const compression_words[] = {"none", "gzip", NULL};
 static const char *const auth_words[] = {"none", "basic", "oauth2_client_credentials",
                                          "oauth2_refresh_token", NULL};
 static const char *const client_auth_words[] = {"basic", "post", NULL};
+static const char *const order_words[] = {"per_device", "none", NULL};
 
 const struct fy_opt fy_webhook_opts[] = {
     FY_OPT_STR("url", NULL, FY_REQUIRED, offsetof(struct webhook, url), "https:// endpoint"),
@@ -36,6 +37,14 @@ const struct fy_opt fy_webhook_opts[] = {
                offsetof(struct webhook, connect_timeout_ms), "connection set-up"),
     FY_OPT_INT("parallel", "4", 1, 64, offsetof(struct webhook, parallel),
                "requests in flight to this endpoint"),
+    FY_OPT_ENUM("order", "per_device", order_words, offsetof(struct webhook, order),
+                "per_device: a device's later record is never sent while an earlier one is "
+                "unaccepted (one pending record per device key in the sink); none: full "
+                "batches, no order promise"),
+    FY_OPT_INT("request_retries", "5", 0, 100, offsetof(struct webhook, request_retries),
+               "times the sink sends a request that failed after reaching the endpoint "
+               "(5xx, 408, 429, time-out) again by itself, with back-off, before the core's "
+               "retry policy takes over"),
     FY_OPT_BOOL("allow_insecure", "false", offsetof(struct webhook, allow_insecure),
                 "allow http:// (local use only)"),
     FY_OPT_STR("ca_file", NULL, 0, offsetof(struct webhook, ca_file), "CA bundle"),

@@ -11,6 +11,12 @@ line in --log (method, path, headers, base64 body), and answers by path:
   /redirect        302 to /ok/redirected (must not be followed)
   /big413/K        413 when the request holds more than K records, else 200
   /hang            accepts and never answers
+  /flaky/SEED/F/H/MS  per request (the n-th to that path, decided by hash(SEED, n) alone, so
+                   the same sequence of outcomes every run): 500 for F percent; else held MS
+                   milliseconds before its 200 for H percent (accepted on arrival: a client
+                   that times out meanwhile does not know its records arrived); else 200. Its
+                   log lines add "status", "held" and "t" (time.time() of the decision), in
+                   the order the requests were decided
   /token?ttl=S     OAuth2 token endpoint (RFC 6749): client "ferry" / "s3cret-client" by HTTP
                    Basic or in the form; grant_type client_credentials, or refresh_token with
                    rotation (each refresh token works once; the first is "rt-initial");
@@ -18,7 +24,7 @@ line in --log (method, path, headers, base64 body), and answers by path:
   /protected/...   200 only with "Authorization: Bearer <a live access token>", else 401
   /revoke          forgets every access token (a 401 mid-stream)
 """
-import argparse, base64, gzip, json, ssl, threading, time
+import argparse, base64, gzip, hashlib, json, ssl, threading, time
 from urllib.parse import parse_qs, urlsplit
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -70,15 +76,27 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(n)
         if self.headers.get("Content-Encoding", "") == "gzip":
             body = gzip.decompress(body)  # logged decoded; the header stays in the log
+        parts = urlsplit(self.path).path.strip("/").split("/")
+        status, extra, payload = 200, {}, b'{"ok":true}'
+        hold = 0.0
         with lock:
             counts[self.path] = counts.get(self.path, 0) + 1
             seen = counts[self.path]
+            line = {"method": "POST", "path": self.path,
+                    "headers": {k.lower(): v for k, v in self.headers.items()},
+                    "body": base64.b64encode(body).decode()}
+            if parts[0] == "flaky" and len(parts) == 5:
+                roll = int(hashlib.sha256(("%s:%d" % (parts[1], seen)).encode())
+                           .hexdigest()[:8], 16) % 10000
+                if roll < int(parts[2]) * 100:
+                    status, payload = 500, b'{"error":"flaky"}'
+                elif roll < (int(parts[2]) + int(parts[3])) * 100:
+                    hold = int(parts[4]) / 1000.0
+                line.update(status=status, held=hold > 0, t=time.time())
             with open(self.server.log, "a") as f:
-                f.write(json.dumps({"method": "POST", "path": self.path,
-                                    "headers": {k.lower(): v for k, v in self.headers.items()},
-                                    "body": base64.b64encode(body).decode()}) + "\n")
-        parts = urlsplit(self.path).path.strip("/").split("/")
-        status, extra, payload = 200, {}, b'{"ok":true}'
+                f.write(json.dumps(line) + "\n")
+        if hold > 0:
+            time.sleep(hold)
         if parts[0] == "token":
             status, out = oauth_token(self, body)
             payload = json.dumps(out).encode()
