@@ -12,6 +12,7 @@ pkgs=(
     default-jre-headless maven python3 python3-venv openssl
     iptables util-linux iproute2   # the blackhole test (48): a network namespace of its own
     valgrind                       # make valgrind-smoke (battery row S3)
+    tcpdump                        # the PUBACK capture test (51, battery row K3)
 )
 missing=()
 for p in "${pkgs[@]}"; do
