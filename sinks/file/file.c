@@ -474,7 +474,7 @@ static void file_flush(struct fy_file_sink *fs, struct fs_file *f)
     }
     if (file_open(fs, f) != 0) {
         snprintf(reason, sizeof(reason), "open %s: %s", f->abs, strerror(errno));
-        fy_log_warn(fy_sink_tag(fs->snk), "%s", reason);
+        fy_log_debug(fy_sink_tag(fs->snk), "%s", reason);
         /* a name the filesystem refuses outright cannot ever be written */
         complete_pending(fs, f, 0, errno == ENAMETOOLONG ? FY_SINK_REJECT : FY_SINK_RETRY,
                          reason);
@@ -549,7 +549,8 @@ static void file_flush(struct fy_file_sink *fs, struct fs_file *f)
     }
     return;
 retry_rest:
-    fy_log_warn(fy_sink_tag(fs->snk), "%s (%zu records to retry)", reason, f->n_pend - start);
+    /* debug only: the core logs the reason of every retry round (rate: its backoff) */
+    fy_log_debug(fy_sink_tag(fs->snk), "%s (%zu records to retry)", reason, f->n_pend - start);
     fs->write_errors++;
     if (start > 0) {
         /* drop what was written, keep the rest for complete_pending */
