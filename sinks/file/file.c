@@ -7,8 +7,9 @@
  * its file's pending buffer. poll writes every file's pending lines with one write() per file
  * (split only where max_bytes rotates the file) and then, per `fsync`:
  *   always    fdatasync each file written, then complete its records OK;
- *   interval  the written records wait; every fsync_interval_ms one fdatasync per file
- *             completes them OK (a record is never OK before its bytes are on disk);
+ *   interval  the written records wait; every fsync_interval_ms (or sooner, once half the
+ *             host's window waits) one fdatasync per file completes them OK (a record is
+ *             never OK before its bytes are on disk);
  *   never     complete OK once written (the kernel writes back; a power loss can lose them).
  * A failed write (ENOSPC, EIO, ...) truncates the file back to its last whole line, closes it
  * and completes the records of the batch RETRY with the errno text; the core resends them.
@@ -700,21 +701,27 @@ static int file_submit(void *ctx, const struct fy_record *rec, const char *dest,
     return FY_OK;
 }
 
+/* Write what is pending, sync what is due; wait (up to timeout_ms, at most until the next
+ * sync) only when that completed nothing, like rd_kafka_poll returning once it served events. */
 static void file_poll(void *ctx, int timeout_ms)
 {
     struct fy_file_sink *fs = ctx;
+    uint64_t before = fs->synced + fs->write_errors;
     int64_t now, wait;
 
     flush_all(fs);
     now = fy_clock_mono_ms();
-    if (fs->unsynced > 0 && now >= fs->next_sync_ms) {
+    /* due at the interval, or earlier when half the host's window waits for it: the host
+     * sends nothing more until records complete, so waiting longer would only idle */
+    if (fs->unsynced > 0 &&
+        (now >= fs->next_sync_ms || fs->unsynced >= fy_sink_max_inflight(fs->snk) / 2)) {
         sync_all(fs);
     }
     if (fs->rotate_interval_ms > 0 && now >= fs->next_rotate_check_ms) {
         rotate_idle(fs);
         fs->next_rotate_check_ms = now + FS_ROTATE_CHECK_MS;
     }
-    if (timeout_ms <= 0) {
+    if (timeout_ms <= 0 || fs->synced + fs->write_errors != before) {
         return;
     }
     wait = timeout_ms;
