@@ -3,7 +3,13 @@
  * DESIGN: see deliver.h. One thread per sink. The in-flight window is a ring of entries in
  * submission order; ticket t lives at ring[t % cap]. Completions (any thread) set an entry's
  * outcome under d->mu; only the worker pops entries, advances done_seq and commits the cursor.
- * The cursor is committed at most every COMMIT_MS or COMMIT_RECORDS, and at stop. */
+ * The cursor is committed at most every COMMIT_MS or COMMIT_RECORDS, and at stop.
+ *
+ * A RETRY at the head rewinds the reader to it (go-back-N: the cursor only ever moves over a
+ * contiguous prefix of final records). Records behind the head that the sink had already
+ * completed OK are remembered (ok_ahead) and not submitted again when the replay reaches
+ * them: they become OK entries at once, so a failed request costs a resend of what failed
+ * and of what had no outcome yet, not of everything behind it. */
 #include "bridge/deliver.h"
 
 #include "core/clock.h"
@@ -56,6 +62,9 @@ struct fy_deliver {
     void *held;
     size_t held_len;
     uint64_t held_seq;
+
+    uint64_t *ok_ahead;                /* seqs behind a failed head already OK (ascending) */
+    size_t n_ok_ahead, ok_pos;         /* how many, and the next one the replay meets */
 
     uint64_t done_seq;                 /* every seq below this is final for this sink */
     uint64_t committed;
@@ -261,7 +270,8 @@ struct fy_deliver *fy_deliver_create(const struct fy_sink_conf *sc, struct fy_jo
     }
     d->cap = fy_sink_max_inflight(d->snk);
     d->ring = calloc(d->cap, sizeof(*d->ring));
-    if (d->ring == NULL) {
+    d->ok_ahead = calloc(d->cap, sizeof(*d->ok_ahead));
+    if (d->ring == NULL || d->ok_ahead == NULL) {
         fy_err_set(err, FY_ENOMEM, "out of memory");
         goto fail;
     }
@@ -309,6 +319,7 @@ void fy_deliver_destroy(struct fy_deliver *d)
     fy_sink_destroy(d->snk);
     fy_journal_reader_close(d->rd);
     free(d->ring);
+    free(d->ok_ahead);
     pthread_mutex_destroy(&d->mu);
     pthread_mutex_destroy(&d->hmu);
     free(d);
@@ -458,13 +469,21 @@ static void retry_round(struct fy_deliver *d)
     int64_t now = fy_clock_wall_ms();
     int64_t delay;
     int64_t after;
-    size_t resent;
+    size_t resent, i;
 
     pthread_mutex_lock(&d->mu);
     e = &d->ring[d->base % d->cap];
     seq = e->seq;
     snprintf(reason, sizeof(reason), "%s", e->reason != NULL ? e->reason : "unknown failure");
-    resent = d->n - 1;
+    d->n_ok_ahead = 0;
+    d->ok_pos = 0;
+    for (i = 1; i < d->n; i++) {
+        const struct entry *b = &d->ring[(d->base + i) % d->cap];
+        if (b->state == E_OK) {
+            d->ok_ahead[d->n_ok_ahead++] = b->seq;
+        }
+    }
+    resent = d->n - 1 - d->n_ok_ahead;
     pthread_mutex_unlock(&d->mu);
 
     if (seq != d->head_seq || d->head_attempts == 0) {
@@ -550,6 +569,20 @@ static size_t feed(struct fy_deliver *d)
             dest = fy_record_dest_for(&rec, d->conf->inst.name);
         }
 
+        while (d->ok_pos < d->n_ok_ahead && d->ok_ahead[d->ok_pos] < seq) {
+            d->ok_pos++;
+        }
+        if (dest != NULL && d->ok_pos < d->n_ok_ahead && d->ok_ahead[d->ok_pos] == seq) {
+            /* a replay reached a record the sink already took: OK without sending it again */
+            d->ok_pos++;
+            pthread_mutex_lock(&d->mu);
+            ticket = d->base + d->n;
+            d->ring[ticket % d->cap] = (struct entry){seq, data, len, E_OK, NULL};
+            d->n++;
+            pthread_mutex_unlock(&d->mu);
+            FY_STAT_INC(d->stats.not_resent);
+            continue;
+        }
         pthread_mutex_lock(&d->mu);
         ticket = d->base + d->n;
         d->ring[ticket % d->cap] = (struct entry){seq, data, len, dest ? E_PENDING : E_SKIP, NULL};

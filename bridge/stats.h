@@ -25,6 +25,7 @@ struct fy_sink_stats {
     atomic_uint_fast64_t rejected;      /* REJECT outcomes -> dead letters */
     atomic_uint_fast64_t expired;       /* given up after max attempts / max age */
     atomic_uint_fast64_t replayed;      /* records resubmitted after a failure (possible duplicates) */
+    atomic_uint_fast64_t not_resent;    /* records a replay skipped: the sink had taken them */
     atomic_uint_fast64_t committed_seq; /* journal cursor */
 };
 

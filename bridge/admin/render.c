@@ -94,6 +94,7 @@ static int render_status(const struct fy_admin_view *b, struct fy_buf *out)
         add_u64(o, "rejected", FY_STAT_GET(ss->rejected));
         add_u64(o, "expired", FY_STAT_GET(ss->expired));
         add_u64(o, "replayed", FY_STAT_GET(ss->replayed));
+        add_u64(o, "not_resent", FY_STAT_GET(ss->not_resent));
         add_u64(o, "lag_records", fy_deliver_lag(d));
         cJSON_AddItemToArray(arr, o);
     }
@@ -147,6 +148,7 @@ static void per_sink(const struct fy_admin_view *b, struct fy_buf *out, const ch
             : what == 3 ? FY_STAT_GET(ss->expired)
             : what == 4 ? FY_STAT_GET(ss->replayed)
             : what == 5 ? fy_deliver_lag(d)
+            : what == 7 ? FY_STAT_GET(ss->not_resent)
                         : (uint64_t)h.failures;
         fy_buf_printf(out, "%s{sink=\"", name);
         label(out, fy_deliver_name(d));
@@ -212,6 +214,8 @@ static int render_metrics(const struct fy_admin_view *b, struct fy_buf *out)
              "Records given up after max_attempts or max_age_ms.", 3);
     per_sink(b, out, "ferry_sink_replayed_total", "counter",
              "Records sent again after a failure (possible duplicates).", 4);
+    per_sink(b, out, "ferry_sink_not_resent_total", "counter",
+             "Records a replay after a failure did not send again: the sink had taken them.", 7);
     per_sink(b, out, "ferry_sink_lag_records", "gauge", "Journal records not yet delivered.", 5);
     per_sink(b, out, "ferry_sink_consecutive_failures", "gauge",
              "Failed attempts in a row of the oldest record.", 6);
