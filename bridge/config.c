@@ -913,6 +913,11 @@ struct fy_config *fy_config_load_all(const char *path, struct fy_errlist *all, s
     }
     return cfg;
 fail:
+    if (all != NULL && all->n > 0 && err->code == FY_ENOMEM) {
+        /* Memory ran out after some mistakes were listed: say so in the list, or `ferry check`
+         * shows a short list as if it were the whole (battery row S4). */
+        fy_errlist_add(all, err);
+    }
     fy_config_free(cfg);
     return NULL;
 }
