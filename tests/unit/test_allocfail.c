@@ -517,8 +517,9 @@ static int config_summary(const struct fy_config *cfg, char *out, size_t size)
                  cfg->n_sources ? cfg->sources[0].name : "-");
     for (i = 0; i < cfg->n_routes && n > 0 && (size_t)n < size; i++) {
         const struct fy_route_conf *rc = &cfg->routes[i];
-        n += snprintf(out + n, size - (size_t)n, "|%s:%s:%s:%s:%s:%d:%zu:%s", rc->name,
-                      rc->match, rc->format, rc->rec_type ? rc->rec_type : "-",
+        n += snprintf(out + n, size - (size_t)n, "|%s:%s:%s:%s:%s:%s:%s:%d:%zu:%s", rc->name,
+                      rc->match, rc->source ? rc->source : "-", rc->codec ? rc->codec : "-",
+                      rc->format, rc->rec_type ? rc->rec_type : "-",
                       rc->event_type ? rc->event_type : "-", rc->final, rc->n_targets,
                       rc->n_targets && rc->targets[0].topic ? rc->targets[0].topic : "-");
     }
