@@ -540,8 +540,11 @@ static int load_route(struct fy_config *cfg, const struct fy_node *item, size_t 
     rc->final = r.final;
     rc->codec_opts = r.codec_opts;
     rc->format_opts = r.format_opts;
+    /* source and codec are optional, but a copy that failed must not turn "only from ttn"
+     * into "from any source" or drop the codec (battery row S4) */
     if (rc->name == NULL || rc->match == NULL || rc->format == NULL || rc->rec_type == NULL ||
-        rc->event_type == NULL) {
+        rc->event_type == NULL || (r.source != NULL && rc->source == NULL) ||
+        (r.codec != NULL && rc->codec == NULL)) {
         rc_ = fy_err_set(err, FY_ENOMEM, "out of memory");
         goto out;
     }
@@ -733,6 +736,12 @@ static int load(struct fy_config *cfg, struct fy_err *err, struct fy_errlist *al
             memset(&a, 0, sizeof(a));
         }
         cfg->admin_listen = a.listen != NULL ? dup_str(a.listen) : NULL;
+        if (a.listen != NULL && cfg->admin_listen == NULL) {
+            /* not "no admin endpoint": the copy failed (battery row S4) */
+            fy_opts_free(admin_opts, &a);
+            rc = fy_err_set(err, FY_ENOMEM, "out of memory");
+            goto out;
+        }
         fy_opts_free(admin_opts, &a);
     }
     if (cfg->instance == NULL || cfg->journal.dir == NULL) {
@@ -913,6 +922,11 @@ struct fy_config *fy_config_load_all(const char *path, struct fy_errlist *all, s
     }
     return cfg;
 fail:
+    if (all != NULL && all->n > 0 && err->code == FY_ENOMEM) {
+        /* Memory ran out after some mistakes were listed: say so in the list, or `ferry check`
+         * shows a short list as if it were the whole (battery row S4). */
+        fy_errlist_add(all, err);
+    }
     fy_config_free(cfg);
     return NULL;
 }

@@ -91,7 +91,8 @@ struct fy_config {
 struct fy_config *fy_config_load(const char *path, struct fy_err *err);
 
 /* As fy_config_load, but with all set every independent mistake is collected (up to
- * FY_ERRLIST_MAX, sorted by position; err holds the first), for `ferry check`. */
+ * FY_ERRLIST_MAX, sorted by position; err holds the first), for `ferry check`. When memory
+ * runs out after some were collected, the list ends with that FY_ENOMEM error. */
 struct fy_config *fy_config_load_all(const char *path, struct fy_errlist *all, struct fy_err *err);
 void fy_config_free(struct fy_config *cfg);
 

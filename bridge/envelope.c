@@ -109,7 +109,9 @@ int fy_envelope_build(struct fy_envelope *env, const struct fy_uplink *up, cJSON
         cJSON_AddStringToObject(root, "id", env->id) == NULL) {
         goto nomem;
     }
-    cJSON_AddItemToObject(root, "obj", obj);
+    if (!cJSON_AddItemToObject(root, "obj", obj)) {
+        goto nomem; /* not attached (its key could not be copied): still ours to free */
+    }
     obj = NULL; /* owned by root now */
     if (cJSON_AddStringToObject(root, "obj_type", "objs") == NULL ||
         cJSON_AddStringToObject(root, "recType", rec_type ? rec_type : "") == NULL ||

@@ -42,7 +42,7 @@ static int cs3_decode(const struct fy_msg *in, struct fy_uplink *up, struct fy_e
         snprintf(up->event, sizeof(up->event), "%s",
                  fy_ns_get(root, "batteryLevel") != NULL ? "status" : "event");
         up->ns_decoded = cJSON_Duplicate(root, 1);
-        rc = FY_OK;
+        rc = up->ns_decoded != NULL ? FY_OK : fy_err_set(err, FY_ENOMEM, "out of memory");
         goto out;
     }
     snprintf(up->event, sizeof(up->event), "up");
@@ -63,8 +63,9 @@ static int cs3_decode(const struct fy_msg *in, struct fy_uplink *up, struct fy_e
         }
     }
     obj = fy_ns_get(root, "object");
-    if (cJSON_IsObject(obj)) {
-        up->ns_decoded = cJSON_Duplicate(obj, 1);
+    if (cJSON_IsObject(obj) && (up->ns_decoded = cJSON_Duplicate(obj, 1)) == NULL) {
+        rc = fy_err_set(err, FY_ENOMEM, "out of memory"); /* not an uplink without it */
+        goto out;
     }
     if (fy_ns_int(FMT, root, "txInfo.frequency", 0, 10000000000LL, &freq, err) < 0) {
         goto out;
@@ -74,8 +75,11 @@ static int cs3_decode(const struct fy_msg *in, struct fy_uplink *up, struct fy_e
         fy_ns_gateways(FMT, root, "rxInfo", "gatewayID", "rssi", "loRaSNR", &gws, err) != FY_OK) {
         goto out;
     }
-    rc = fy_ns_radio(up, (double)freq, -1, -1, gws);
+    rc = fy_ns_radio(up, (double)freq, -1, -1, gws); /* takes gws */
     gws = NULL;
+    if (rc != FY_OK) {
+        fy_err_set(err, rc, "out of memory");
+    }
 out:
     cJSON_Delete(gws);
     cJSON_Delete(root);

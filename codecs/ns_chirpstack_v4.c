@@ -52,8 +52,8 @@ static int decode_up(const cJSON *root, struct fy_uplink *up, struct fy_err *err
         return FY_EDECODE;
     }
     obj = fy_ns_get(root, "object");
-    if (cJSON_IsObject(obj)) {
-        up->ns_decoded = cJSON_Duplicate(obj, 1);
+    if (cJSON_IsObject(obj) && (up->ns_decoded = cJSON_Duplicate(obj, 1)) == NULL) {
+        return fy_err_set(err, FY_ENOMEM, "out of memory"); /* not an uplink without it */
     }
     if (fy_ns_int(FMT, root, "txInfo.frequency", 0, 10000000000LL, &freq, err) < 0 ||
         fy_ns_int(FMT, root, "txInfo.modulation.lora.spreadingFactor", 5, 12, &sf, err) < 0 ||

@@ -72,6 +72,9 @@ static int helium_decode(const struct fy_msg *in, struct fy_uplink *up, struct f
             fy_ns_datarate(dr->valuestring, &sf, &bw);
         }
         rc = fy_ns_radio(up, cJSON_IsNumber(f) ? f->valuedouble * 1e6 : -1, sf, bw, gws);
+        if (rc != FY_OK) {
+            fy_err_set(err, rc, "out of memory"); /* errors carry words */
+        }
     }
 out:
     cJSON_Delete(root);

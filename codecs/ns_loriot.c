@@ -90,6 +90,9 @@ static int loriot_decode(const struct fy_msg *in, struct fy_uplink *up, struct f
             fy_ns_datarate(dr->valuestring, &sf, &bw);
         }
         rc = fy_ns_radio(up, (double)freq, sf, bw, gws);
+        if (rc != FY_OK) {
+            fy_err_set(err, rc, "out of memory"); /* errors carry words */
+        }
     }
 out:
     cJSON_Delete(root);

@@ -75,6 +75,9 @@ static int thingpark_decode(const struct fy_msg *in, struct fy_uplink *up, struc
             sf = fy_ns_get(u, "Spfact");
         }
         rc = fy_ns_radio(up, -1, cJSON_IsNumber(sf) ? sf->valueint : -1, -1, gws);
+        if (rc != FY_OK) {
+            fy_err_set(err, rc, "out of memory"); /* errors carry words */
+        }
     }
 out:
     cJSON_Delete(root);

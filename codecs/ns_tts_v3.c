@@ -60,8 +60,8 @@ static int decode_uplink(const cJSON *um, struct fy_uplink *up, struct fy_err *e
         return FY_EDECODE;
     }
     dp = fy_ns_get(um, "decoded_payload");
-    if (cJSON_IsObject(dp)) {
-        up->ns_decoded = cJSON_Duplicate(dp, 1);
+    if (cJSON_IsObject(dp) && (up->ns_decoded = cJSON_Duplicate(dp, 1)) == NULL) {
+        return fy_err_set(err, FY_ENOMEM, "out of memory"); /* not an uplink without it */
     }
     if (fy_ns_int(FMT, um, "settings.frequency", 0, 10000000000LL, &freq, err) < 0 ||
         fy_ns_int(FMT, um, "settings.data_rate.lora.spreading_factor", 5, 12, &sf, err) < 0 ||

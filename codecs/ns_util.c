@@ -177,19 +177,14 @@ int fy_ns_gateway(cJSON **gws, const char *id, const cJSON *rssi, const cJSON *s
         return FY_ENOMEM;
     }
     g = cJSON_CreateObject();
-    if (g == NULL) {
+    /* Every add is checked: a gateway missing its rssi would look like a good one. */
+    if (g == NULL || (id != NULL && cJSON_AddStringToObject(g, "id", id) == NULL) ||
+        (cJSON_IsNumber(rssi) && cJSON_AddNumberToObject(g, "rssi", rssi->valuedouble) == NULL) ||
+        (cJSON_IsNumber(snr) && cJSON_AddNumberToObject(g, "snr", snr->valuedouble) == NULL) ||
+        !cJSON_AddItemToArray(*gws, g)) {
+        cJSON_Delete(g);
         return FY_ENOMEM;
     }
-    if (id != NULL) {
-        cJSON_AddStringToObject(g, "id", id);
-    }
-    if (cJSON_IsNumber(rssi)) {
-        cJSON_AddNumberToObject(g, "rssi", rssi->valuedouble);
-    }
-    if (cJSON_IsNumber(snr)) {
-        cJSON_AddNumberToObject(g, "snr", snr->valuedouble);
-    }
-    cJSON_AddItemToArray(*gws, g);
     return FY_OK;
 }
 
@@ -223,21 +218,17 @@ int fy_ns_radio(struct fy_uplink *up, double freq, int sf, double bw, cJSON *gat
 {
     cJSON *r = cJSON_CreateObject();
 
-    if (r == NULL) {
+    if (r == NULL || (freq > 0 && cJSON_AddNumberToObject(r, "frequency", freq) == NULL) ||
+        (sf > 0 && cJSON_AddNumberToObject(r, "sf", sf) == NULL) ||
+        (bw > 0 && cJSON_AddNumberToObject(r, "bw", bw) == NULL)) {
+        cJSON_Delete(r);
         cJSON_Delete(gateways);
         return FY_ENOMEM;
     }
-    if (freq > 0) {
-        cJSON_AddNumberToObject(r, "frequency", freq);
-    }
-    if (sf > 0) {
-        cJSON_AddNumberToObject(r, "sf", sf);
-    }
-    if (bw > 0) {
-        cJSON_AddNumberToObject(r, "bw", bw);
-    }
-    if (gateways != NULL) {
-        cJSON_AddItemToObject(r, "gateways", gateways);
+    if (gateways != NULL && !cJSON_AddItemToObject(r, "gateways", gateways)) {
+        cJSON_Delete(r);
+        cJSON_Delete(gateways); /* not attached: its key could not be copied */
+        return FY_ENOMEM;
     }
     cJSON_Delete(up->radio);
     up->radio = r;

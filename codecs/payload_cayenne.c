@@ -99,31 +99,33 @@ static double scaled(double raw, double div)
     return round(v * p) / p;
 }
 
+/* An object of three numbers; NULL when memory runs out (nothing half-built is returned). */
+static cJSON *triple(const char *k1, double v1, const char *k2, double v2, const char *k3,
+                     double v3)
+{
+    cJSON *o = cJSON_CreateObject();
+
+    if (o == NULL || cJSON_AddNumberToObject(o, k1, v1) == NULL ||
+        cJSON_AddNumberToObject(o, k2, v2) == NULL || cJSON_AddNumberToObject(o, k3, v3) == NULL) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
 static cJSON *value_of(const struct lpp_type *t, const unsigned char *p)
 {
-    cJSON *o;
-
     switch (t->kind) {
     case K_SCALAR:
         return cJSON_CreateNumber(scaled(be(p, t->size, t->is_signed), t->div));
     case K_XYZ:
-        o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "x", scaled(be(p, 2, 1), t->div));
-        cJSON_AddNumberToObject(o, "y", scaled(be(p + 2, 2, 1), t->div));
-        cJSON_AddNumberToObject(o, "z", scaled(be(p + 4, 2, 1), t->div));
-        return o;
+        return triple("x", scaled(be(p, 2, 1), t->div), "y", scaled(be(p + 2, 2, 1), t->div),
+                      "z", scaled(be(p + 4, 2, 1), t->div));
     case K_GPS:
-        o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "latitude", round(be(p, 3, 1)) / 10000.0);
-        cJSON_AddNumberToObject(o, "longitude", round(be(p + 3, 3, 1)) / 10000.0);
-        cJSON_AddNumberToObject(o, "altitude", round(be(p + 6, 3, 1)) / 100.0);
-        return o;
+        return triple("latitude", round(be(p, 3, 1)) / 10000.0, "longitude",
+                      round(be(p + 3, 3, 1)) / 10000.0, "altitude", round(be(p + 6, 3, 1)) / 100.0);
     case K_COLOUR:
-        o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "r", p[0]);
-        cJSON_AddNumberToObject(o, "g", p[1]);
-        cJSON_AddNumberToObject(o, "b", p[2]);
-        return o;
+        return triple("r", p[0], "g", p[1], "b", p[2]);
     }
     return NULL;
 }
@@ -169,18 +171,27 @@ int fy_cayenne_decode(int style, const unsigned char *b, size_t n, cJSON **out,
             cJSON_Delete(root);
             return fy_err_set(err, FY_ENOMEM, "out of memory");
         }
-        if (style == 0) {
-            snprintf(key, sizeof(key), "%s_%u", t->tts, ch);
-            cJSON_DeleteItemFromObjectCaseSensitive(root, key); /* last value of a channel wins */
-            cJSON_AddItemToObject(root, key, v);
-        } else {
-            cJSON *group = cJSON_GetObjectItemCaseSensitive(root, t->cs);
-            if (group == NULL) {
-                group = cJSON_AddObjectToObject(root, t->cs);
+        {
+            /* A value that cannot be added (its key is copied) fails the decode: an object
+             * missing a reading would look like a good one. */
+            cJSON *parent = root;
+            if (style == 0) {
+                snprintf(key, sizeof(key), "%s_%u", t->tts, ch);
+            } else {
+                parent = cJSON_GetObjectItemCaseSensitive(root, t->cs);
+                if (parent == NULL) {
+                    parent = cJSON_AddObjectToObject(root, t->cs);
+                }
+                snprintf(key, sizeof(key), "%u", ch);
             }
-            snprintf(key, sizeof(key), "%u", ch);
-            cJSON_DeleteItemFromObjectCaseSensitive(group, key);
-            cJSON_AddItemToObject(group, key, v);
+            if (parent != NULL) {
+                cJSON_DeleteItemFromObjectCaseSensitive(parent, key); /* last value wins */
+            }
+            if (parent == NULL || !cJSON_AddItemToObject(parent, key, v)) {
+                cJSON_Delete(v);
+                cJSON_Delete(root);
+                return fy_err_set(err, FY_ENOMEM, "out of memory");
+            }
         }
         off += 2 + t->size;
     }

@@ -62,10 +62,16 @@ cJSON *fy_uplink_to_json(const struct fy_uplink *up)
     if (ok && up->radio != NULL) {
         cJSON *r = cJSON_Duplicate(up->radio, 1);
         ok = r != NULL && cJSON_AddItemToObject(o, "radio", r);
+        if (!ok) {
+            cJSON_Delete(r); /* not attached when its key could not be copied */
+        }
     }
     if (ok && up->ns_decoded != NULL) {
         cJSON *d = cJSON_Duplicate(up->ns_decoded, 1);
         ok = d != NULL && cJSON_AddItemToObject(o, "nsDecoded", d);
+        if (!ok) {
+            cJSON_Delete(d); /* not attached when its key could not be copied */
+        }
     }
     if (!ok) {
         cJSON_Delete(o);
