@@ -3,31 +3,46 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+/* 1 when the IPv4 address a (host order) is not public unicast. */
+static int v4_internal(uint32_t a)
+{
+    return (a >> 24) == 0 || (a >> 24) == 10 || (a >> 24) == 127 || (a >> 16) == 0xa9fe ||
+           (a >> 20) == 0xac1 || (a >> 16) == 0xc0a8 || (a >> 22) == (100u << 2 | 1) ||
+           (a >> 28) >= 0xe;
+}
+
 /* 1 when addr is not a public unicast address: loopback, RFC 1918, link-local (cloud
  * metadata 169.254.169.254), CGNAT, "this network", multicast, reserved, IPv6 ULA/link-local,
- * and IPv4-mapped forms of those. */
+ * and IPv4-mapped forms of those.
+ * Every field is read with memcpy: the caller's object is a sockaddr_in or sockaddr_in6 (or
+ * curl's storage), and reading it through another struct type let GCC -O2 reorder the reads
+ * (strict aliasing: ::ffff:8.8.8.8 came out internal in RelWithDebInfo builds). */
 int fy_ssrf_addr_internal(const struct sockaddr *sa)
 {
-    if (sa->sa_family == AF_INET) {
-        uint32_t a = ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr);
-        return (a >> 24) == 0 || (a >> 24) == 10 || (a >> 24) == 127 ||
-               (a >> 16) == 0xa9fe || (a >> 20) == 0xac1 || (a >> 16) == 0xc0a8 ||
-               (a >> 22) == (100u << 2 | 1) || (a >> 28) >= 0xe;
+    const unsigned char *raw = (const unsigned char *)sa;
+    sa_family_t family;
+
+    memcpy(&family, raw + offsetof(struct sockaddr, sa_family), sizeof(family));
+    if (family == AF_INET) {
+        uint32_t a;
+        memcpy(&a, raw + offsetof(struct sockaddr_in, sin_addr), sizeof(a));
+        return v4_internal(ntohl(a));
     }
-    if (sa->sa_family == AF_INET6) {
-        const struct in6_addr *a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
-        const uint8_t *b = a->s6_addr;
-        if (IN6_IS_ADDR_V4MAPPED(a) || IN6_IS_ADDR_V4COMPAT(a)) {
-            struct sockaddr_in v4 = {0};
-            v4.sin_family = AF_INET;
-            memcpy(&v4.sin_addr, b + 12, 4);
-            return fy_ssrf_addr_internal((const struct sockaddr *)(const void *)&v4);
+    if (family == AF_INET6) {
+        struct in6_addr a6;
+        const uint8_t *b = a6.s6_addr;
+        memcpy(&a6, raw + offsetof(struct sockaddr_in6, sin6_addr), sizeof(a6));
+        if (IN6_IS_ADDR_V4MAPPED(&a6) || IN6_IS_ADDR_V4COMPAT(&a6)) {
+            uint32_t a;
+            memcpy(&a, b + 12, sizeof(a));
+            return v4_internal(ntohl(a));
         }
-        return IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_UNSPECIFIED(a) ||
+        return IN6_IS_ADDR_LOOPBACK(&a6) || IN6_IS_ADDR_UNSPECIFIED(&a6) ||
                (b[0] & 0xfe) == 0xfc || (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) || b[0] == 0xff;
     }
     return 1;
