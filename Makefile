@@ -40,9 +40,10 @@ tsan: deps
 # unit tests pass and the binary does not link the left-out libraries.
 minimal: deps
 	cmake -S . -B build-minimal -G Ninja -DCMAKE_BUILD_TYPE=Debug -DFERRY_WERROR=ON \
-	    -DFERRY_SINK_KAFKA=OFF -DFERRY_CODEC_JAVASCRIPT=OFF -DFERRY_SOURCE_MQTT=OFF >/dev/null
+	    -DFERRY_SINK_KAFKA=OFF -DFERRY_CODEC_JAVASCRIPT=OFF -DFERRY_SOURCE_MQTT=OFF \
+	    -DFERRY_SINK_MQTT=OFF >/dev/null
 	ninja -C build-minimal
-	! ldd build-minimal/ferry | grep -E 'rdkafka|mozjs|paho'
+	! ldd build-minimal/ferry | grep -E 'rdkafka|mozjs|paho|mosquitto'
 	cd build-minimal && ctest --output-on-failure -L unit -j $(JOBS)
 
 # The unit tests again in an optimised build (RelWithDebInfo, no sanitizers, -Werror): GCC -O2

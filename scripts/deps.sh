@@ -8,6 +8,7 @@ pkgs=(
     libpaho-mqtt-dev librdkafka-dev libcjson-dev libyaml-dev libssl-dev libcurl4-openssl-dev zlib1g-dev
     libcunit1-dev libmozjs-102-dev
     libmicrohttpd-dev
+    libmosquitto-dev               # the mqtt sink (sinks/mqtt/): one network thread per client
     mosquitto mosquitto-clients kcat curl
     default-jre-headless maven python3 python3-venv openssl
     iptables util-linux iproute2   # the blackhole test (48): a network namespace of its own
