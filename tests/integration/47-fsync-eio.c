@@ -35,7 +35,7 @@ static void test_fsync_eio(void)
     const char *url, *brokers, *lib = getenv("FERRY_FAULT_IO_LIB");
     const char *topic = fy_h_unique("it-eio");
     const char *asan = getenv("ASAN_OPTIONS");
-    char yaml[4096], trigger[200], asan_opts[600], args[200];
+    char yaml[4096], trigger[200], asan_opts[600], args[200], jdir[300];
     struct fy_h_ferry h;
     struct fy_h_kmsg *m = NULL;
     struct fy_h_oracle o;
@@ -49,15 +49,20 @@ static void test_fsync_eio(void)
     snprintf(trigger, sizeof(trigger), "/tmp/%s.trigger", fy_h_unique("ferry-eio"));
     fy_h_config(yaml, sizeof(yaml), url, brokers, topic, fy_h_unique("it-eio"), NULL,
                 "  fsync: always\n", NULL);
-    /* only the Ferry process gets the shim: set, spawn, unset */
+    /* only the Ferry process gets the shim: set, spawn, unset. The fault is a segment's
+     * fdatasync (a cursor's failed fsync is logged and costs a replay, not an exit). */
+    CU_ASSERT_EQUAL_FATAL(fy_h_ferry_prepare(&h, yaml), 0);
+    snprintf(jdir, sizeof(jdir), "%s/journal", h.dir);
     setenv("LD_PRELOAD", lib, 1);
     setenv("FERRY_FAULT_FSYNC_ONCE", trigger, 1);
+    setenv("FERRY_FAULT_IO_DIR", jdir, 1);
     snprintf(asan_opts, sizeof(asan_opts), "%s%sverify_asan_link_order=0", asan ? asan : "",
              asan ? ":" : "");
     setenv("ASAN_OPTIONS", asan_opts, 1);
-    CU_ASSERT_EQUAL_FATAL(fy_h_ferry_start(&h, yaml), 0);
+    CU_ASSERT_EQUAL_FATAL(fy_h_ferry_restart(&h), 0);
     unsetenv("LD_PRELOAD");
     unsetenv("FERRY_FAULT_FSYNC_ONCE");
+    unsetenv("FERRY_FAULT_IO_DIR");
     if (asan != NULL) {
         setenv("ASAN_OPTIONS", asan, 1);
     } else {

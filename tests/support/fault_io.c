@@ -1,7 +1,7 @@
 /* fault_io.c - an LD_PRELOAD shim for fault tests.
  *
  * J6: fdatasync() and fsync() fail once with EIO when the file named by FERRY_FAULT_FSYNC_ONCE
- * exists. The shim removes that file as it fails, so exactly one call fails however many
+ * exists (with FERRY_FAULT_IO_DIR set: only a sync of a segment in that journal). The shim removes that file as it fails, so exactly one call fails however many
  * threads race; every other call goes to the C library. The bytes written before stay on disk
  * (only the answer is wrong), which is what a real disk reporting a failed flush may or may
  * not do: the test checks that Ferry never counts on them.
@@ -45,7 +45,7 @@ static int is_segment(int fd)
     size_t dl;
     ssize_t n;
 
-    if (dir == NULL || getenv("FERRY_FAULT_IO_LOG") == NULL) {
+    if (dir == NULL) {
         return 0;
     }
     snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
@@ -85,7 +85,7 @@ ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
     }
     rc = real(fd, buf, n, off);
     saved = errno;
-    if (rc > 0 && is_segment(fd)) {
+    if (rc > 0 && getenv("FERRY_FAULT_IO_LOG") != NULL && is_segment(fd)) {
         char line[128];
         snprintf(line, sizeof(line), "W %lld %d %lld %zd\n", now_us(), fd, (long long)off, rc);
         log_line(line);
@@ -94,10 +94,25 @@ ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
     return rc;
 }
 
+/* The J6 trigger: with FERRY_FAULT_IO_DIR set, only a segment's sync trips (a cursor's
+ * failed fsync only means a replay from the older cursor slot: Ferry logs it and goes on). */
+static int trip(int fd)
+{
+    const char *path = getenv("FERRY_FAULT_FSYNC_ONCE");
+    int saved = errno, won;
+
+    if (path == NULL || (getenv("FERRY_FAULT_IO_DIR") != NULL && !is_segment(fd))) {
+        return 0;
+    }
+    won = unlink(path) == 0; /* unlink succeeds for one caller only */
+    errno = saved;
+    return won;
+}
+
 /* Run the real sync, logging it when fd is a segment. */
 static int logged_sync(int (*real)(int), int fd)
 {
-    int seg = is_segment(fd), rc, saved;
+    int seg = getenv("FERRY_FAULT_IO_LOG") != NULL && is_segment(fd), rc, saved;
     long long t0 = seg ? now_us() : 0;
 
     rc = real(fd);
@@ -111,21 +126,11 @@ static int logged_sync(int (*real)(int), int fd)
     return rc;
 }
 
-static int trip(void)
-{
-    const char *path = getenv("FERRY_FAULT_FSYNC_ONCE");
-    int saved = errno;
-    int won = path != NULL && unlink(path) == 0; /* unlink succeeds for one caller only */
-
-    errno = saved;
-    return won;
-}
-
 int fdatasync(int fd)
 {
     static int (*real)(int);
 
-    if (trip()) {
+    if (trip(fd)) {
         errno = EIO;
         return -1;
     }
@@ -139,7 +144,7 @@ int fsync(int fd)
 {
     static int (*real)(int);
 
-    if (trip()) {
+    if (trip(fd)) {
         errno = EIO;
         return -1;
     }
