@@ -172,6 +172,36 @@ static void sync_dir(struct fy_journal *j)
     }
 }
 
+/* fsync the directory holding path (a directory just created). 0 ok, -1 with errno set. */
+static int sync_parent(const struct fy_journal *j, const char *path)
+{
+    char parent[4200];
+    char *slash;
+    int fd, r, e;
+
+    if (j->o.fsync == FY_FSYNC_NEVER) {
+        return 0;
+    }
+    snprintf(parent, sizeof(parent), "%s", path);
+    slash = strrchr(parent, '/');
+    if (slash == NULL) {
+        snprintf(parent, sizeof(parent), ".");
+    } else if (slash == parent) {
+        slash[1] = '\0';
+    } else {
+        *slash = '\0';
+    }
+    fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        return -1;
+    }
+    r = fsync(fd);
+    e = errno;
+    close(fd);
+    errno = e;
+    return r;
+}
+
 static void fail(struct fy_journal *j, const char *what, int e)
 {
     if (!j->failed) {
@@ -625,18 +655,25 @@ struct fy_journal *fy_journal_open(const struct fy_journal_opts *o, struct fy_er
     }
     snprintf(path, sizeof(path), "%s/cursors", j->dir);
     {
-        /* mkdir -p dir/cursors */
+        /* mkdir -p dir/cursors; a directory made here is durable only once its parent is
+         * fsynced (docs/reliability.md, "Journal": every file created is followed by an
+         * fsync of its directory), else a power loss can take the whole journal with it */
         char *p;
         for (p = path + 1; *p != '\0'; p++) {
             if (*p == '/') {
                 *p = '\0';
-                mkdir(path, 0750);
+                if (mkdir(path, 0750) == 0 && sync_parent(j, path) != 0) {
+                    goto fail_mkdir;
+                }
                 *p = '/';
             }
         }
-        if (mkdir(path, 0750) != 0 && errno != EEXIST) {
-            fy_err_set(err, FY_EIO, "cannot create %s: %s", path, strerror(errno));
-            goto fail;
+        if (mkdir(path, 0750) == 0) {
+            if (sync_parent(j, path) != 0) {
+                goto fail_mkdir;
+            }
+        } else if (errno != EEXIST) {
+            goto fail_mkdir;
         }
     }
     j->dir_fd = open(j->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -663,6 +700,8 @@ struct fy_journal *fy_journal_open(const struct fy_journal_opts *o, struct fy_er
     fy_log_debug(TAG, "%s: %zu segment(s), %" PRIu64 " bytes, next seq %" PRIu64, j->dir,
                  j->n_segs, j->bytes, j->next_seq);
     return j;
+fail_mkdir:
+    fy_err_set(err, FY_EIO, "cannot create %s: %s", path, strerror(errno));
 fail:
     fy_journal_close(j);
     return NULL;
