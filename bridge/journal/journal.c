@@ -64,6 +64,7 @@ struct fy_journal {
     struct fy_journal_opts o;
     char *dir;
     int dir_fd;
+    int cur_dir_fd;               /* <dir>/cursors, fsynced after a cursor file is created */
     int lock_fd;
     pthread_mutex_t mu;
     pthread_cond_t cv;            /* appends, sync completion, reader commits */
@@ -645,6 +646,7 @@ struct fy_journal *fy_journal_open(const struct fy_journal_opts *o, struct fy_er
     }
     j->fd = -1;
     j->dir_fd = -1;
+    j->cur_dir_fd = -1;
     j->lock_fd = -1;
     pthread_mutex_init(&j->mu, NULL);
     fy_clock_cond_init(&j->cv); /* timed waits on the monotonic clock */
@@ -677,9 +679,10 @@ struct fy_journal *fy_journal_open(const struct fy_journal_opts *o, struct fy_er
         }
     }
     j->dir_fd = open(j->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    j->cur_dir_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* path: dir/cursors */
     snprintf(path, sizeof(path), "%s/LOCK", j->dir);
     j->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-    if (j->dir_fd < 0 || j->lock_fd < 0) {
+    if (j->dir_fd < 0 || j->cur_dir_fd < 0 || j->lock_fd < 0) {
         fy_err_set(err, FY_EIO, "cannot open %s: %s", j->dir, strerror(errno));
         goto fail;
     }
@@ -727,6 +730,9 @@ void fy_journal_close(struct fy_journal *j)
     }
     if (j->dir_fd >= 0) {
         close(j->dir_fd);
+    }
+    if (j->cur_dir_fd >= 0) {
+        close(j->cur_dir_fd);
     }
     if (j->lock_fd >= 0) {
         close(j->lock_fd); /* releases the flock */
@@ -898,7 +904,16 @@ struct fy_journal_reader *fy_journal_reader_open(struct fy_journal *j, const cha
             free(rd);
             return NULL;
         }
-        sync_dir(j);
+        /* the new file's name lives in cursors/, not in the journal dir: without this fsync
+         * a power loss can drop the file, and the reader would come back as a new one at
+         * the end of the journal, skipping every record it had not committed */
+        if (j->o.fsync != FY_FSYNC_NEVER && fsync(j->cur_dir_fd) != 0) {
+            fy_err_set(err, FY_EIO, "fsync of %s/cursors: %s", j->dir, strerror(errno));
+            close(rd->fd);
+            free(rd->name);
+            free(rd);
+            return NULL;
+        }
         pthread_mutex_lock(&j->mu);
     }
     if (next > j->next_seq) {
