@@ -1135,7 +1135,22 @@ int fy_journal_scan(struct fy_journal *j, uint64_t from_seq,
     rd->pos = from_seq < (j->n_segs ? j->segs[0].first : 0) ? j->segs[0].first : from_seq;
     pthread_mutex_unlock(&j->mu);
     for (;;) {
+        uint64_t before = rd->pos;
         rc = fy_journal_reader_next(rd, &seq, &data, &len, 0, err);
+        if (rc == FY_EAGAIN) {
+            /* FY_EAGAIN is the end, or a gap reader_next just jumped (records gone with a
+             * quarantined segment, or numbers a power loss never wrote because a cursor had
+             * passed them): after a gap, keep going */
+            int more;
+            pthread_mutex_lock(&j->mu);
+            more = rd->pos < j->next_seq && rd->pos > before;
+            pthread_mutex_unlock(&j->mu);
+            if (more) {
+                continue;
+            }
+            rc = FY_OK;
+            break;
+        }
         if (rc != FY_OK) {
             break;
         }
@@ -1144,15 +1159,6 @@ int fy_journal_scan(struct fy_journal *j, uint64_t from_seq,
         if (rc != 0) {
             rc = FY_OK;
             break;
-        }
-    }
-    if (rc == FY_EAGAIN) {
-        pthread_mutex_lock(&j->mu);
-        rc = rd->pos >= j->next_seq ? FY_OK : FY_EAGAIN;
-        pthread_mutex_unlock(&j->mu);
-        if (rc == FY_EAGAIN) {
-            /* a skipped gap: keep going */
-            rc = FY_OK;
         }
     }
     if (rd->seg_fd >= 0) {
