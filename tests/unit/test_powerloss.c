@@ -39,8 +39,9 @@
  * block granularity is ignored (a torn write may end at any byte, which is harsher).
  *
  * THE ORACLE. A record is "acked" under fsync=always when fy_journal_append returned FY_OK;
- * under fsync=interval when an fdatasync of a segment file started after the append returned
- * (the flusher or a roll: what "a completed sync covered"). After recovery: the journal opens;
+ * under fsync=interval when an fdatasync of a segment file ran after its bytes were written
+ * (the flusher's or a roll's: what "a completed sync covered"; a roll syncs the old segment,
+ * so a sync of any segment after the write covers the record). After recovery: the journal opens;
  * no segment is quarantined; every record it holds is byte-exact the one appended with that
  * sequence number (never one that was not appended); every acked record at or above the
  * lowest committed cursor (below it segments may be deleted) is there; each reader's
@@ -160,6 +161,7 @@ static struct {
     struct pl_node *fds[PL_FDS];
     int dead;                    /* power is lost: drop every change */
     uint64_t seg_syncs;          /* fdatasync/fsync calls on *.seg files */
+    uint64_t seg_write_ticket;   /* seg_syncs when a *.seg file was last written */
     uint64_t rng;
     struct pl_img *img;
     size_t n_img, cap_img;
@@ -498,6 +500,9 @@ static ssize_t do_pwrite(int fd, const void *buf, size_t n, off_t off, int posit
     r = positional ? __real_pwrite(fd, buf, n, off) : __real_write(fd, buf, n);
     if (r > 0 && node != NULL && !node->is_dir) {
         struct pl_op *op = log_push(node, OP_WRITE);
+        if (node->is_seg) {
+            pl.seg_write_ticket = pl.seg_syncs;
+        }
         op->off = (uint64_t)off;
         op->len = (uint64_t)r;
         op->data = xrealloc(NULL, (size_t)r);
@@ -833,6 +838,19 @@ static int pl_reboot(void)
     return leaked ? -1 : 0;
 }
 
+/* seg_syncs as of the last write to a segment: a record whose bytes were written then is
+ * covered by a sync once seg_syncs passes it (a wrapped call is atomic, so the ticket is
+ * exact even while the flusher syncs concurrently). */
+static uint64_t pl_seg_write_ticket(void)
+{
+    uint64_t v;
+
+    pthread_mutex_lock(&pl.mu);
+    v = pl.seg_write_ticket;
+    pthread_mutex_unlock(&pl.mu);
+    return v;
+}
+
 static uint64_t pl_seg_syncs(void)
 {
     uint64_t v;
@@ -915,7 +933,7 @@ struct rec {
     uint64_t id;        /* 0: no record with this seq */
     int acked;          /* must survive */
     int gone;           /* found missing by a recovery (deleted or lost) */
-    uint64_t ticket;    /* segment syncs done when append returned */
+    uint64_t ticket;    /* segment syncs done when its bytes were written */
 };
 
 struct reader {
@@ -1025,8 +1043,8 @@ static void reader_open(struct run *r, struct reader *rd, int first)
                   rd->name, fy_journal_reader_committed(rd->rd), st.next_seq);
         }
     } else if (fy_journal_reader_committed(rd->rd) != rd->committed) {
-        failf(r, "reader %s: committed cursor %" PRIu64 " after recovery, but commit(%" PRIu64
-              ") had returned OK (%s)", rd->name, fy_journal_reader_committed(rd->rd),
+        failf(r, "reader %s: committed cursor %" PRIu64 " after recovery, but its last commit "
+              "(or its first open) had returned OK for %" PRIu64 " (%s)", rd->name, fy_journal_reader_committed(rd->rd),
               rd->committed,
               fy_journal_reader_committed(rd->rd) > rd->committed ? "skips records"
                                                                   : "went backwards");
@@ -1053,7 +1071,7 @@ static void op_append(struct run *r)
     r->recs[seq].id = id;
     r->recs[seq].acked = r->fsync == FY_FSYNC_ALWAYS;
     r->recs[seq].gone = 0;
-    r->recs[seq].ticket = pl_seg_syncs();
+    r->recs[seq].ticket = pl_seg_write_ticket(); /* the append wrote its payload last */
     r->next_seq = seq + 1;
     r->fig->appended++;
 }
@@ -1065,7 +1083,8 @@ static void op_wait_sync(struct run *r)
     int i;
 
     if (r->fsync != FY_FSYNC_INTERVAL || r->next_seq <= 1 ||
-        r->recs[r->next_seq - 1].id == 0 || r->recs[r->next_seq - 1].ticket < t) {
+        r->recs[r->next_seq - 1].id == 0 || r->recs[r->next_seq - 1].acked ||
+        r->recs[r->next_seq - 1].ticket < t) {
         return;
     }
     for (i = 0; i < 4000 && pl_seg_syncs() <= t; i++) {
@@ -1073,6 +1092,14 @@ static void op_wait_sync(struct run *r)
         nanosleep(&ts, NULL);
     }
     if (pl_seg_syncs() <= t) {
+        if (getenv("FERRY_J4_VERBOSE") != NULL) {
+            struct fy_journal_stat st;
+            fy_journal_stat(r->j, &st);
+            fprintf(stderr, "wait: t=%" PRIu64 " last seq %" PRIu64 " ticket %" PRIu64
+                    " journal next %" PRIu64 " segs %zu crashes %" PRIu64 "\n", t,
+                    r->next_seq - 1, r->recs[r->next_seq - 1].ticket, st.next_seq,
+                    st.segments, r->fig->crashes);
+        }
         failf(r, "fsync=interval: no sync within 1 s of an append (interval %d ms)",
               r->o.fsync_interval_ms);
     }
@@ -1244,8 +1271,9 @@ static void crash_and_check(struct run *r)
             continue; /* deleted after every reader passed it */
         }
         if (x->acked) {
-            failf(r, "acked record %" PRIu64 " (id %" PRIu64 ") lost (journal end %" PRIu64
-                  " after recovery, %" PRIu64 " before)", s, x->id, st.next_seq, end_before);
+            failf(r, "acked record %" PRIu64 " (id %" PRIu64 ", ticket %" PRIu64 ", %" PRIu64
+                  " syncs at the crash) lost (journal end %" PRIu64 " after recovery, %" PRIu64
+                  " before)", s, x->id, x->ticket, syncs, st.next_seq, end_before);
             r->fig->lost_acked++;
         } else {
             lost++;
