@@ -49,7 +49,7 @@
  * ahead); a reader only skips sequence numbers the journal no longer holds. Records that
  * were appended but not acked may be lost (interval only): counted, and the figure printed.
  *
- * Knobs: FERRY_J4_SEQUENCES (default 10000), FERRY_J4_SEED, FERRY_J4_FIRST (start at that
+ * Knobs: FERRY_J4_SEQUENCES (default 2000, about 8 s; the row's full 10,000: about 40 s), FERRY_J4_SEED, FERRY_J4_FIRST (start at that
  * sequence: a failure prints how to replay it), FERRY_J4_VERBOSE=1 (the journal's log lines
  * on stderr). */
 #include "bridge/journal/journal.h"
@@ -934,6 +934,7 @@ struct rec {
     int acked;          /* must survive */
     int gone;           /* found missing by a recovery (deleted or lost) */
     uint64_t ticket;    /* segment syncs done when its bytes were written */
+    int counted;        /* in the figures' acked count */
 };
 
 struct reader {
@@ -1071,6 +1072,7 @@ static void op_append(struct run *r)
     r->recs[seq].id = id;
     r->recs[seq].acked = r->fsync == FY_FSYNC_ALWAYS;
     r->recs[seq].gone = 0;
+    r->recs[seq].counted = 0;
     r->recs[seq].ticket = pl_seg_write_ticket(); /* the append wrote its payload last */
     r->next_seq = seq + 1;
     r->fig->appended++;
@@ -1084,6 +1086,7 @@ static void op_wait_sync(struct run *r)
 
     if (r->fsync != FY_FSYNC_INTERVAL || r->next_seq <= 1 ||
         r->recs[r->next_seq - 1].id == 0 || r->recs[r->next_seq - 1].acked ||
+        r->recs[r->next_seq - 1].gone ||
         r->recs[r->next_seq - 1].ticket < t) {
         return;
     }
@@ -1215,7 +1218,10 @@ static void crash_and_check(struct run *r)
                 unacked++;
             }
         }
-        r->fig->acked += x->id != 0 && !x->gone && x->acked;
+        if (x->id != 0 && !x->gone && x->acked && !x->counted) {
+            x->counted = 1;
+            r->fig->acked++;
+        }
     }
     /* the process is gone: free its memory (nothing it does now reaches the disk) */
     for (i = 0; i < MAX_READERS; i++) {
@@ -1383,7 +1389,8 @@ static uint64_t env_u64(const char *name, uint64_t dflt)
 static void print_figures(const char *policy, const struct figures *f)
 {
     printf("\n  J4 %-8s: %" PRIu64 " sequences, %" PRIu64 " operations, %" PRIu64 " crashes; "
-           "%" PRIu64 " records appended, %" PRIu64 " acked, %" PRIu64 " acked lost; "
+           "%" PRIu64 " records appended, %" PRIu64 " acked when power was lost, %" PRIu64
+           " acked lost; "
            "%" PRIu64 " not-yet-acked lost (max %" PRIu64 " in one crash, when up to %" PRIu64
            " were not yet acked); %" PRIu64 " reads, %" PRIu64 " commits, %" PRIu64
            " records deleted behind the cursors",
@@ -1394,7 +1401,8 @@ static void print_figures(const char *policy, const struct figures *f)
 
 static void test_power_loss(void)
 {
-    uint64_t seqs = env_u64("FERRY_J4_SEQUENCES", 10000);
+    /* the row's 10,000 take about 40 s on a shared 2-core machine: CI runs 2,000 */
+    uint64_t seqs = env_u64("FERRY_J4_SEQUENCES", 2000);
     uint64_t seed = env_u64("FERRY_J4_SEED", 0x4a34);
     struct figures fig[2];
     struct run r;
