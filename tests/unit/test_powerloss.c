@@ -1317,7 +1317,9 @@ static void run_sequence(struct run *r)
     int epochs = 1 + (int)rnd_below(3), e, i;
 
     pl_reset();
-    memset(r->recs, 0, r->cap * sizeof(*r->recs));
+    if (r->recs != NULL) {
+        memset(r->recs, 0, r->cap * sizeof(*r->recs));
+    }
     memset(r->rds, 0, sizeof(r->rds));
     r->rds[0].name = "sink-a";
     r->rds[1].name = "sink-b";
