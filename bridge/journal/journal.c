@@ -403,6 +403,11 @@ static int recover(struct fy_journal *j, struct fy_err *err)
                 fy_log_warn(TAG, "%s: incomplete segment header (%lld bytes), removed", path,
                             (long long)st.st_size);
                 unlink(path);
+                /* the removal must be durable before anything is appended: the segment
+                 * before it becomes the active one again, and if a power loss undid the
+                 * unlink, that segment's unsynced tail would sit in the middle and be
+                 * quarantined as corruption, acked records with it */
+                sync_dir(j);
                 continue;
             }
             quarantine(j, name, st.st_size < HDR_SIZE       ? "truncated header"
