@@ -49,7 +49,7 @@
  * ahead); a reader only skips sequence numbers the journal no longer holds. Records that
  * were appended but not acked may be lost (interval only): counted, and the figure printed.
  *
- * Knobs: FERRY_J4_SEQUENCES (default 2000, about 8 s; the row's full 10,000: about 40 s), FERRY_J4_SEED, FERRY_J4_FIRST (start at that
+ * Knobs: FERRY_J4_SEQUENCES (default 2000, about 8 s; the row's full 10,000: about 45 s), FERRY_J4_SEED, FERRY_J4_FIRST (start at that
  * sequence: a failure prints how to replay it), FERRY_J4_VERBOSE=1 (the journal's log lines
  * on stderr). */
 #include "bridge/journal/journal.h"
@@ -1403,7 +1403,7 @@ static void print_figures(const char *policy, const struct figures *f)
 
 static void test_power_loss(void)
 {
-    /* the row's 10,000 take about 40 s on a shared 2-core machine: CI runs 2,000 */
+    /* the row's 10,000 take about 45 s on a shared 2-core machine: CI runs 2,000 */
     uint64_t seqs = env_u64("FERRY_J4_SEQUENCES", 2000);
     uint64_t seed = env_u64("FERRY_J4_SEED", 0x4a34);
     struct figures fig[2];
