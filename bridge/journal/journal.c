@@ -64,6 +64,7 @@ struct fy_journal {
     struct fy_journal_opts o;
     char *dir;
     int dir_fd;
+    int cur_dir_fd;               /* <dir>/cursors, fsynced after a cursor file is created */
     int lock_fd;
     pthread_mutex_t mu;
     pthread_cond_t cv;            /* appends, sync completion, reader commits */
@@ -170,6 +171,36 @@ static void sync_dir(struct fy_journal *j)
     if (j->o.fsync != FY_FSYNC_NEVER && fsync(j->dir_fd) != 0) {
         fy_log_warn(TAG, "fsync of directory %s failed: %s", j->dir, strerror(errno));
     }
+}
+
+/* fsync the directory holding path (a directory just created). 0 ok, -1 with errno set. */
+static int sync_parent(const struct fy_journal *j, const char *path)
+{
+    char parent[4200];
+    char *slash;
+    int fd, r, e;
+
+    if (j->o.fsync == FY_FSYNC_NEVER) {
+        return 0;
+    }
+    snprintf(parent, sizeof(parent), "%s", path);
+    slash = strrchr(parent, '/');
+    if (slash == NULL) {
+        snprintf(parent, sizeof(parent), ".");
+    } else if (slash == parent) {
+        slash[1] = '\0';
+    } else {
+        *slash = '\0';
+    }
+    fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        return -1;
+    }
+    r = fsync(fd);
+    e = errno;
+    close(fd);
+    errno = e;
+    return r;
 }
 
 static void fail(struct fy_journal *j, const char *what, int e)
@@ -372,6 +403,11 @@ static int recover(struct fy_journal *j, struct fy_err *err)
                 fy_log_warn(TAG, "%s: incomplete segment header (%lld bytes), removed", path,
                             (long long)st.st_size);
                 unlink(path);
+                /* the removal must be durable before anything is appended: the segment
+                 * before it becomes the active one again, and if a power loss undid the
+                 * unlink, that segment's unsynced tail would sit in the middle and be
+                 * quarantined as corruption, acked records with it */
+                sync_dir(j);
                 continue;
             }
             quarantine(j, name, st.st_size < HDR_SIZE       ? "truncated header"
@@ -615,6 +651,7 @@ struct fy_journal *fy_journal_open(const struct fy_journal_opts *o, struct fy_er
     }
     j->fd = -1;
     j->dir_fd = -1;
+    j->cur_dir_fd = -1;
     j->lock_fd = -1;
     pthread_mutex_init(&j->mu, NULL);
     fy_clock_cond_init(&j->cv); /* timed waits on the monotonic clock */
@@ -625,24 +662,32 @@ struct fy_journal *fy_journal_open(const struct fy_journal_opts *o, struct fy_er
     }
     snprintf(path, sizeof(path), "%s/cursors", j->dir);
     {
-        /* mkdir -p dir/cursors */
+        /* mkdir -p dir/cursors; a directory made here is durable only once its parent is
+         * fsynced (docs/reliability.md, "Journal": every file created is followed by an
+         * fsync of its directory), else a power loss can take the whole journal with it */
         char *p;
         for (p = path + 1; *p != '\0'; p++) {
             if (*p == '/') {
                 *p = '\0';
-                mkdir(path, 0750);
+                if (mkdir(path, 0750) == 0 && sync_parent(j, path) != 0) {
+                    goto fail_mkdir;
+                }
                 *p = '/';
             }
         }
-        if (mkdir(path, 0750) != 0 && errno != EEXIST) {
-            fy_err_set(err, FY_EIO, "cannot create %s: %s", path, strerror(errno));
-            goto fail;
+        if (mkdir(path, 0750) == 0) {
+            if (sync_parent(j, path) != 0) {
+                goto fail_mkdir;
+            }
+        } else if (errno != EEXIST) {
+            goto fail_mkdir;
         }
     }
     j->dir_fd = open(j->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    j->cur_dir_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* path: dir/cursors */
     snprintf(path, sizeof(path), "%s/LOCK", j->dir);
     j->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-    if (j->dir_fd < 0 || j->lock_fd < 0) {
+    if (j->dir_fd < 0 || j->cur_dir_fd < 0 || j->lock_fd < 0) {
         fy_err_set(err, FY_EIO, "cannot open %s: %s", j->dir, strerror(errno));
         goto fail;
     }
@@ -663,6 +708,8 @@ struct fy_journal *fy_journal_open(const struct fy_journal_opts *o, struct fy_er
     fy_log_debug(TAG, "%s: %zu segment(s), %" PRIu64 " bytes, next seq %" PRIu64, j->dir,
                  j->n_segs, j->bytes, j->next_seq);
     return j;
+fail_mkdir:
+    fy_err_set(err, FY_EIO, "cannot create %s: %s", path, strerror(errno));
 fail:
     fy_journal_close(j);
     return NULL;
@@ -688,6 +735,9 @@ void fy_journal_close(struct fy_journal *j)
     }
     if (j->dir_fd >= 0) {
         close(j->dir_fd);
+    }
+    if (j->cur_dir_fd >= 0) {
+        close(j->cur_dir_fd);
     }
     if (j->lock_fd >= 0) {
         close(j->lock_fd); /* releases the flock */
@@ -859,7 +909,16 @@ struct fy_journal_reader *fy_journal_reader_open(struct fy_journal *j, const cha
             free(rd);
             return NULL;
         }
-        sync_dir(j);
+        /* the new file's name lives in cursors/, not in the journal dir: without this fsync
+         * a power loss can drop the file, and the reader would come back as a new one at
+         * the end of the journal, skipping every record it had not committed */
+        if (j->o.fsync != FY_FSYNC_NEVER && fsync(j->cur_dir_fd) != 0) {
+            fy_err_set(err, FY_EIO, "fsync of %s/cursors: %s", j->dir, strerror(errno));
+            close(rd->fd);
+            free(rd->name);
+            free(rd);
+            return NULL;
+        }
         pthread_mutex_lock(&j->mu);
     }
     if (next > j->next_seq) {
@@ -1081,7 +1140,22 @@ int fy_journal_scan(struct fy_journal *j, uint64_t from_seq,
     rd->pos = from_seq < (j->n_segs ? j->segs[0].first : 0) ? j->segs[0].first : from_seq;
     pthread_mutex_unlock(&j->mu);
     for (;;) {
+        uint64_t before = rd->pos;
         rc = fy_journal_reader_next(rd, &seq, &data, &len, 0, err);
+        if (rc == FY_EAGAIN) {
+            /* FY_EAGAIN is the end, or a gap reader_next just jumped (records gone with a
+             * quarantined segment, or numbers a power loss never wrote because a cursor had
+             * passed them): after a gap, keep going */
+            int more;
+            pthread_mutex_lock(&j->mu);
+            more = rd->pos < j->next_seq && rd->pos > before;
+            pthread_mutex_unlock(&j->mu);
+            if (more) {
+                continue;
+            }
+            rc = FY_OK;
+            break;
+        }
         if (rc != FY_OK) {
             break;
         }
@@ -1090,15 +1164,6 @@ int fy_journal_scan(struct fy_journal *j, uint64_t from_seq,
         if (rc != 0) {
             rc = FY_OK;
             break;
-        }
-    }
-    if (rc == FY_EAGAIN) {
-        pthread_mutex_lock(&j->mu);
-        rc = rd->pos >= j->next_seq ? FY_OK : FY_EAGAIN;
-        pthread_mutex_unlock(&j->mu);
-        if (rc == FY_EAGAIN) {
-            /* a skipped gap: keep going */
-            rc = FY_OK;
         }
     }
     if (rd->seg_fd >= 0) {
