@@ -5,7 +5,8 @@
       N TTS v3 uplinks at QoS 1, round-robin over D devices, spread over about S seconds:
       one `mosquitto_pub -l` per device (one connection, so the broker keeps each device's
       order), device d has devEUI 70b3d57ed0<d:06x> and fCnt 0, 1, 2, ...
-  stream.py check --count N --devices D [--group-of-client] < envelopes
+  stream.py check --count N --devices D < envelopes
+      (both take --first-device F: devices F .. F+D-1, so a second stream can share the topic)
       reads Ferry's envelopes (one JSON per line, kcat -f '%s\\n'), prints
       "received R, unique U, lost L, duplicates X, out of order O" and exits 1 when L > 0.
       Out of order: a first delivery of fCnt k after a first delivery of a higher fCnt of the
@@ -30,7 +31,7 @@ def publish(a):
     with open(FIXTURE) as f:
         base = json.load(f)
     procs = []
-    for d in range(a.devices):
+    for d in range(a.first_device, a.first_device + a.devices):
         topic = "%s/devices/dev%d/up" % (a.topic_prefix, d)
         procs.append(subprocess.Popen(
             ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(a.port), "-q", "1", "-V", "mqttv5",
@@ -38,14 +39,14 @@ def publish(a):
             stdin=subprocess.PIPE, text=True))
     t0 = time.monotonic()
     for i in range(a.count):
-        d = i % a.devices
+        d = a.first_device + i % a.devices
         seq = i // a.devices
         m = json.loads(json.dumps(base))
         m["end_device_ids"]["device_id"] = "dev%d" % d
         m["end_device_ids"]["dev_eui"] = dev_eui(d).upper()
         m["uplink_message"]["f_cnt"] = seq
-        procs[d].stdin.write(json.dumps(m, separators=(",", ":")) + "\n")
-        if d == a.devices - 1:
+        procs[d - a.first_device].stdin.write(json.dumps(m, separators=(",", ":")) + "\n")
+        if i % a.devices == a.devices - 1:
             for p in procs:
                 p.stdin.flush()
             due = t0 + a.seconds * (i + 1) / a.count
@@ -83,6 +84,8 @@ def check(a):
         if not eui.startswith("70b3d57ed0"):
             continue
         d = int(eui[10:], 16)
+        if not a.first_device <= d < a.first_device + a.devices:
+            continue
         k = (d, obj.get("fCnt"))
         received += 1
         if k in seen:
@@ -94,7 +97,7 @@ def check(a):
         first_max[d] = max(first_max.get(d, -1), obj.get("fCnt"))
     want = set()
     for i in range(a.count):
-        want.add((i % a.devices, i // a.devices))
+        want.add((a.first_device + i % a.devices, i // a.devices))
     lost = len(want - set(seen))
     extra = len(set(seen) - want)
     print("received %d, unique %d, lost %d, duplicates %d, out of order %d, unexpected %d"
@@ -114,6 +117,8 @@ def main():
     c = sub.add_parser("check")
     c.add_argument("--count", type=int, default=5000)
     c.add_argument("--devices", type=int, default=10)
+    for x in (p, c):
+        x.add_argument("--first-device", type=int, default=0)
     a = ap.parse_args()
     return publish(a) if a.cmd == "publish" else check(a)
 
