@@ -53,7 +53,7 @@ valgrind-smoke: deps
 # docker-compose.yml for real: its own dockerd, a debootstrapped debian:12, the three images,
 # uplinks through mosquitto into Kafka, restart + SIGKILL mid-stream (0 lost), SIGTERM exit 0,
 # three replicas on a shared subscription, the .deb in debian:12 (scripts/compose-test,
-# docs/testing.md). Not part of `make test` (.ci/run runs it): ~2.5 minutes warm.
+# docs/testing.md). Not part of `make test` (.ci/run runs it): ~3 minutes warm.
 compose-test:
 	bash scripts/compose-test
 
