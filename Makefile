@@ -7,7 +7,8 @@ TEST_BUILD ?= build-test
 SANITIZE   ?= address,undefined
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps build demo test tsan minimal unit-release valgrind-smoke soak compose-test bench bench-webhook \
+.PHONY: all deps build demo test tsan minimal unit-release valgrind-smoke soak compose-test deb \
+	bench bench-webhook \
 	bench-sinks clean
 
 all: build
@@ -68,10 +69,15 @@ soak: deps
 	cd build-valgrind && ctest --output-on-failure -R 'services\.(up|down)|soak' -j 1
 
 # docker-compose.yml for real: its own dockerd, a debootstrapped debian:12, the three images,
-# uplinks through mosquitto into Kafka, SIGTERM exit 0 (scripts/compose-test, docs/docker.md).
-# On demand, not part of `make test`: about 4 minutes cold, under a minute warm.
+# uplinks through mosquitto into Kafka, restart + SIGKILL mid-stream (0 lost), SIGTERM exit 0,
+# three replicas on a shared subscription, the .deb in debian:12 (scripts/compose-test,
+# docs/testing.md). Not part of `make test` (.ci/run runs it): ~3 minutes warm.
 compose-test:
 	bash scripts/compose-test
+
+# The Debian package (CPack): build-deb/ferry_<version>_<arch>.deb (docs/docker.md).
+deb: deps
+	bash scripts/deb
 
 bench: deps
 	cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null

@@ -2,18 +2,24 @@
 # Writes server.properties from the environment, formats the KRaft storage on first start
 # (the cluster id is kept in the volume's meta.properties), then becomes the broker (PID 1,
 # so SIGTERM from docker stop gives a controlled shutdown).
+#
+# One listener (KAFKA_LISTEN_ADDRESS:KAFKA_PORT, advertised as KAFKA_ADVERTISED_HOST) by
+# default, as on a host network. On a compose network, set the listener lists in full:
+#   KAFKA_LISTENERS, KAFKA_ADVERTISED_LISTENERS, KAFKA_LISTENER_SECURITY_PROTOCOL_MAP,
+#   KAFKA_INTER_BROKER_LISTENER_NAME, KAFKA_CONTROLLER_QUORUM_VOTERS
+# (docker-compose.yml: INTERNAL for the other containers, EXTERNAL for the host's 127.0.0.1).
 set -eu
 props=/etc/kafka/server.properties
 data=/var/lib/kafka/data
 cat > "$props" <<EOT
 process.roles=broker,controller
 node.id=1
-controller.quorum.voters=1@${KAFKA_LISTEN_ADDRESS}:${KAFKA_CONTROLLER_PORT}
-listeners=PLAINTEXT://${KAFKA_LISTEN_ADDRESS}:${KAFKA_PORT},CONTROLLER://${KAFKA_LISTEN_ADDRESS}:${KAFKA_CONTROLLER_PORT}
-advertised.listeners=PLAINTEXT://${KAFKA_ADVERTISED_HOST:-$KAFKA_LISTEN_ADDRESS}:${KAFKA_PORT}
+controller.quorum.voters=${KAFKA_CONTROLLER_QUORUM_VOTERS:-1@${KAFKA_LISTEN_ADDRESS}:${KAFKA_CONTROLLER_PORT}}
+listeners=${KAFKA_LISTENERS:-PLAINTEXT://${KAFKA_LISTEN_ADDRESS}:${KAFKA_PORT},CONTROLLER://${KAFKA_LISTEN_ADDRESS}:${KAFKA_CONTROLLER_PORT}}
+advertised.listeners=${KAFKA_ADVERTISED_LISTENERS:-PLAINTEXT://${KAFKA_ADVERTISED_HOST:-$KAFKA_LISTEN_ADDRESS}:${KAFKA_PORT}}
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
-inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=${KAFKA_LISTENER_SECURITY_PROTOCOL_MAP:-CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT}
+inter.broker.listener.name=${KAFKA_INTER_BROKER_LISTENER_NAME:-PLAINTEXT}
 log.dirs=${data}
 num.partitions=${KAFKA_NUM_PARTITIONS}
 default.replication.factor=1
