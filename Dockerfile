@@ -8,7 +8,7 @@ FROM debian:12 AS build
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config g++ libpaho-mqtt-dev librdkafka-dev \
       libcjson-dev libyaml-dev libssl-dev libcurl4-openssl-dev libcunit1-dev libmozjs-102-dev \
-      zlib1g-dev libmicrohttpd-dev \
+      zlib1g-dev libmicrohttpd-dev libmosquitto-dev \
     && rm -rf /var/lib/apt/lists/*
 # .dockerignore lets through only what the build needs, so edits to docs or scripts keep
 # the compile layer cached.
@@ -33,7 +33,7 @@ LABEL org.opencontainers.image.title="ferry" \
 # anyway, so the command-line tool adds a few hundred kB).
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libpaho-mqtt1.3 librdkafka1 libcjson1 libyaml-0-2 libssl3 libcurl4 libmozjs-102-0 \
-      zlib1g libmicrohttpd12 ca-certificates curl \
+      zlib1g libmicrohttpd12 libmosquitto1 ca-certificates curl \
     && apt-get clean && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 ferry \
     && useradd --system --uid 10001 --gid ferry --home-dir /var/lib/ferry --shell /usr/sbin/nologin ferry \
