@@ -53,7 +53,7 @@ minimal: deps
 unit-release: deps
 	cmake -S . -B build-valgrind -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFERRY_WERROR=ON >/dev/null
 	ninja -C build-valgrind
-	cd build-valgrind && ctest --output-on-failure -L unit -j $(JOBS)
+	cd build-valgrind && ctest --output-on-failure -L unit -j 1
 
 # Battery row S3: the daemon under valgrind memcheck routes 1,000 uplinks MQTT -> Kafka
 # (FERRY_VALGRIND_N for more); 0 errors and 0 bytes definitely lost (scripts/valgrind-smoke).

@@ -11,6 +11,7 @@
 #include <js/Conversions.h>
 #include <js/ErrorReport.h>
 #include <js/Exception.h>
+#include <js/friend/ErrorMessages.h>
 #include <js/Initialization.h>
 #include <js/SourceText.h>
 #include <jsapi.h>
@@ -179,12 +180,15 @@ bool on_interrupt(JSContext *cx)
 /* Turn the pending exception (or its absence) into rc + message. */
 int take_error(struct fy_js *js, JSContext *cx, const char *what, struct fy_err *err)
 {
+    if (js->interrupt.load() && js->over_memory.load()) {
+        /* stopped for memory: whatever the script was throwing at that moment (an allocation
+         * failing inside it under load) is a consequence, not the reason */
+        JS_ClearPendingException(cx);
+        JS_GC(cx);
+        return fy_err_set(err, FY_ETOOBIG, "%s: stopped: memory grew past the %zu byte limit",
+                          js->name, js->heap_bytes);
+    }
     if (!JS_IsExceptionPending(cx)) {
-        if (js->interrupt.load() && js->over_memory.load()) {
-            JS_GC(cx);
-            return fy_err_set(err, FY_ETOOBIG, "%s: stopped: memory grew past the %zu byte limit",
-                              js->name, js->heap_bytes);
-        }
         if (js->interrupt.load()) {
             return fy_err_set(err, FY_ETIMEOUT, "%s: stopped after the %d ms time limit", js->name,
                               js->timeout_ms);
@@ -206,6 +210,11 @@ int take_error(struct fy_js *js, JSContext *cx, const char *what, struct fy_err 
     const JSErrorReport *r = report.report();
     const char *msg = report.toStringResult().c_str();
     JS_ClearPendingException(cx);
+    if (r != nullptr && r->errorNumber == JSMSG_OUT_OF_MEMORY) {
+        JS_GC(cx);
+        return fy_err_set(err, FY_ETOOBIG, "%s: %s: out of memory (heap limit %zu bytes)",
+                          js->name, what, js->heap_bytes);
+    }
     if (r != nullptr && r->lineno > 0) {
         return fy_err_set(err, FY_EDECODE, "%s:%u: %s", js->name, r->lineno, msg ? msg : "error");
     }
