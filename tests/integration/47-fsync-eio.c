@@ -34,8 +34,9 @@ static void test_fsync_eio(void)
 {
     const char *url, *brokers, *lib = getenv("FERRY_FAULT_IO_LIB");
     const char *topic = fy_h_unique("it-eio");
-    const char *asan = getenv("ASAN_OPTIONS");
-    char yaml[4096], trigger[200], asan_opts[600], args[200], jdir[300];
+    char e_pre[600], e_1[400], e_2[400];
+    const char *const env[] = {e_pre, e_1, e_2, NULL};
+    char yaml[4096], trigger[200], args[200], jdir[300];
     struct fy_h_ferry h;
     struct fy_h_kmsg *m = NULL;
     struct fy_h_oracle o;
@@ -53,21 +54,10 @@ static void test_fsync_eio(void)
      * fdatasync (a cursor's failed fsync is logged and costs a replay, not an exit). */
     CU_ASSERT_EQUAL_FATAL(fy_h_ferry_prepare(&h, yaml), 0);
     snprintf(jdir, sizeof(jdir), "%s/journal", h.dir);
-    setenv("LD_PRELOAD", lib, 1);
-    setenv("FERRY_FAULT_FSYNC_ONCE", trigger, 1);
-    setenv("FERRY_FAULT_IO_DIR", jdir, 1);
-    snprintf(asan_opts, sizeof(asan_opts), "%s%sverify_asan_link_order=0", asan ? asan : "",
-             asan ? ":" : "");
-    setenv("ASAN_OPTIONS", asan_opts, 1);
-    CU_ASSERT_EQUAL_FATAL(fy_h_ferry_restart(&h), 0);
-    unsetenv("LD_PRELOAD");
-    unsetenv("FERRY_FAULT_FSYNC_ONCE");
-    unsetenv("FERRY_FAULT_IO_DIR");
-    if (asan != NULL) {
-        setenv("ASAN_OPTIONS", asan, 1);
-    } else {
-        unsetenv("ASAN_OPTIONS");
-    }
+    snprintf(e_pre, sizeof(e_pre), "LD_PRELOAD=%s", lib);
+    snprintf(e_1, sizeof(e_1), "FERRY_FAULT_FSYNC_ONCE=%s", trigger);
+    snprintf(e_2, sizeof(e_2), "FERRY_FAULT_IO_DIR=%s", jdir);
+    CU_ASSERT_EQUAL_FATAL(fy_h_ferry_restart_env(&h, env), 0);
     CU_ASSERT_TRUE(fy_h_wait_log(&h, "subscribed to 2 filter(s)", 20000));
     snprintf(args, sizeof(args), "--count %d --devices %d --format tts --qos 1", FIRST, DEVICES);
     FY_ASSERT_EQ(fy_h_loadgen(url, args), 0);

@@ -23,8 +23,10 @@ int init_integration_tests(void);
 static void test_capture(void)
 {
     const char *url, *brokers, *lib = getenv("FERRY_FAULT_IO_LIB");
-    const char *topic = fy_h_unique("it-k3"), *asan = getenv("ASAN_OPTIONS");
-    char yaml[4096], cid[128], pcap[300], iolog[300], jdir[300], asan_opts[600], args[200];
+    const char *topic = fy_h_unique("it-k3");
+    char e_pre[600], e_1[400], e_2[400];
+    const char *const env[] = {e_pre, e_1, e_2, NULL};
+    char yaml[4096], cid[128], pcap[300], iolog[300], jdir[300], args[200];
     struct fy_h_ferry h;
     struct fy_h_kmsg *m = NULL;
     int port = 0;
@@ -59,21 +61,10 @@ static void test_capture(void)
     }
     CU_ASSERT_TRUE_FATAL(fy_h_sh("for i in $(seq 1 100); do [ -s '%s' ] && exit 0; "
                                  "sleep 0.05; done; exit 1", pcap) == 0);
-    setenv("LD_PRELOAD", lib, 1);
-    setenv("FERRY_FAULT_IO_LOG", iolog, 1);
-    setenv("FERRY_FAULT_IO_DIR", jdir, 1);
-    snprintf(asan_opts, sizeof(asan_opts), "%s%sverify_asan_link_order=0", asan ? asan : "",
-             asan ? ":" : "");
-    setenv("ASAN_OPTIONS", asan_opts, 1);
-    CU_ASSERT_EQUAL_FATAL(fy_h_ferry_restart(&h), 0);
-    unsetenv("LD_PRELOAD");
-    unsetenv("FERRY_FAULT_IO_LOG");
-    unsetenv("FERRY_FAULT_IO_DIR");
-    if (asan != NULL) {
-        setenv("ASAN_OPTIONS", asan, 1);
-    } else {
-        unsetenv("ASAN_OPTIONS");
-    }
+    snprintf(e_pre, sizeof(e_pre), "LD_PRELOAD=%s", lib);
+    snprintf(e_1, sizeof(e_1), "FERRY_FAULT_IO_LOG=%s", iolog);
+    snprintf(e_2, sizeof(e_2), "FERRY_FAULT_IO_DIR=%s", jdir);
+    CU_ASSERT_EQUAL_FATAL(fy_h_ferry_restart_env(&h, env), 0);
     CU_ASSERT_TRUE(fy_h_wait_log(&h, "subscribed to 2 filter(s)", 20000));
     snprintf(args, sizeof(args), "--count %d --devices 20 --format tts --qos 1 --rate 1000",
              MESSAGES);

@@ -234,7 +234,9 @@ int fy_h_sh(const char *fmt, ...)
 
 /* ==== ferry process ==== */
 
-static int spawn(struct fy_h_ferry *h)
+/* env: NULL, or "NAME=value" strings set in the child only. An LD_PRELOAD among them also
+ * tells ASan (when Ferry has it) that a library loads before its runtime, on purpose. */
+static int spawn_env(struct fy_h_ferry *h, const char *const *env)
 {
     const char *bin = getenv("FERRY_BIN");
     pid_t pid;
@@ -254,11 +256,26 @@ static int spawn(struct fy_h_ferry *h)
         FILE *o = freopen("/dev/null", "w", stdout);
         (void)f;
         (void)o;
+        for (; env != NULL && *env != NULL; env++) {
+            putenv((char *)*env);
+            if (strncmp(*env, "LD_PRELOAD=", 11) == 0) {
+                const char *a = getenv("ASAN_OPTIONS");
+                char opts[1024];
+                snprintf(opts, sizeof(opts), "%s%sverify_asan_link_order=0", a ? a : "",
+                         a ? ":" : "");
+                setenv("ASAN_OPTIONS", opts, 1);
+            }
+        }
         execl(bin, bin, "run", "-c", h->config, (char *)NULL);
         _exit(127);
     }
     h->pid = pid;
     return 0;
+}
+
+static int spawn(struct fy_h_ferry *h)
+{
+    return spawn_env(h, NULL);
 }
 
 static int wait_running(struct fy_h_ferry *h, long from)
@@ -329,6 +346,17 @@ int fy_h_ferry_prepare(struct fy_h_ferry *h, const char *yaml)
 int fy_h_ferry_spawn(struct fy_h_ferry *h)
 {
     return spawn(h);
+}
+
+int fy_h_ferry_restart_env(struct fy_h_ferry *h, const char *const *env)
+{
+    struct stat st;
+    long from = stat(h->log, &st) == 0 ? (long)st.st_size : 0;
+
+    if (spawn_env(h, env) != 0) {
+        return -1;
+    }
+    return wait_running(h, from);
 }
 
 int fy_h_ferry_restart(struct fy_h_ferry *h)

@@ -63,6 +63,9 @@ int fy_h_ferry_start(struct fy_h_ferry *h, const char *yaml);
 int fy_h_ferry_prepare(struct fy_h_ferry *h, const char *yaml);
 /* Start again with the same dir/config (after a kill). */
 int fy_h_ferry_restart(struct fy_h_ferry *h);
+/* fy_h_ferry_restart with env ("NAME=value" strings, NULL-terminated) set for Ferry only,
+ * e.g. an LD_PRELOAD fault shim (ASan is told to accept it). */
+int fy_h_ferry_restart_env(struct fy_h_ferry *h, const char *const *env);
 /* Start again without waiting for the "running:" line (to kill it while it recovers). */
 int fy_h_ferry_spawn(struct fy_h_ferry *h);
 /* Signal and wait up to timeout_ms for exit; returns the exit code, 128+sig, or -1. */
