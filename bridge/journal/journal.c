@@ -165,12 +165,20 @@ static int read_all(int fd, void *p, size_t n, off_t off)
     return 0;
 }
 
-/* fsync policy applies to metadata too: make a created/renamed/unlinked entry durable. */
-static void sync_dir(struct fy_journal *j)
+static void fail(struct fy_journal *j, const char *what, int e);
+
+/* fsync policy applies to metadata too: make a created/renamed/unlinked entry durable. A
+ * failed directory fsync is a storage failure like a failed fdatasync (docs/reliability.md,
+ * "Journal: fsync errors"): the journal refuses further writes. Returns 0, or -1 with errno. */
+static int sync_dir(struct fy_journal *j)
 {
     if (j->o.fsync != FY_FSYNC_NEVER && fsync(j->dir_fd) != 0) {
-        fy_log_warn(TAG, "fsync of directory %s failed: %s", j->dir, strerror(errno));
+        int e = errno;
+        fail(j, "fsync of the journal directory", e);
+        errno = e;
+        return -1;
     }
+    return 0;
 }
 
 /* fsync the directory holding path (a directory just created). 0 ok, -1 with errno set. */
@@ -251,7 +259,10 @@ static int seg_create(struct fy_journal *j, uint64_t first, struct fy_err *err)
     }
     j->fd = fd;
     j->bytes += HDR_SIZE;
-    sync_dir(j);
+    if (sync_dir(j) != 0) {
+        /* the segment's name may not survive a power loss: nothing may be acked into it */
+        return fy_err_set(err, FY_EIO, "fsync of directory %s: %s", j->dir, strerror(errno));
+    }
     return FY_OK;
 }
 
@@ -407,7 +418,11 @@ static int recover(struct fy_journal *j, struct fy_err *err)
                  * before it becomes the active one again, and if a power loss undid the
                  * unlink, that segment's unsynced tail would sit in the middle and be
                  * quarantined as corruption, acked records with it */
-                sync_dir(j);
+                if (sync_dir(j) != 0) {
+                    free(firsts);
+                    return fy_err_set(err, FY_EIO, "fsync of directory %s: %s", j->dir,
+                                      strerror(errno));
+                }
                 continue;
             }
             quarantine(j, name, st.st_size < HDR_SIZE       ? "truncated header"
@@ -617,7 +632,10 @@ static void *flusher(void *arg)
     pthread_mutex_lock(&j->mu);
     while (!j->stopping) {
         struct timespec ts = fy_clock_abstime(j->o.fsync_interval_ms);
-        pthread_cond_timedwait(&j->cv, &j->mu, &ts);
+        /* j->cv is broadcast by every append (for group commit waiters) and by deletes: wait
+         * out the whole interval, or the flusher would sync after nearly every append */
+        while (!j->stopping && pthread_cond_timedwait(&j->cv, &j->mu, &ts) != ETIMEDOUT) {
+        }
         if (j->dirty && !j->syncing && !j->failed) {
             sync_now(j);
         }
