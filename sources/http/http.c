@@ -46,6 +46,8 @@ struct stream {
     char *jwt_iss;
     char *jwt_aud;
     int64_t jwt_leeway_s;
+    int64_t rate_per_s;  /* 0: the source's */
+    int64_t rate_burst;
     /* parsed */
     struct fy_jwt_key key;
     int has_key;
@@ -69,6 +71,10 @@ static const struct fy_opt stream_opts[] = {
     FY_OPT_STR("jwt_aud", NULL, 0, offsetof(struct stream, jwt_aud), "required audience"),
     FY_OPT_INT("jwt_leeway_s", "60", 0, 3600, offsetof(struct stream, jwt_leeway_s),
                "allowed clock skew for exp/nbf"),
+    FY_OPT_INT("rate_per_s", "0", 0, 1000000, offsetof(struct stream, rate_per_s),
+               "this stream's requests per second per credential (0: the source's)"),
+    FY_OPT_INT("rate_burst", "0", 0, 1000000, offsetof(struct stream, rate_burst),
+               "this stream's token bucket size (0: the source's)"),
     {0},
 };
 
@@ -386,9 +392,11 @@ static uint64_t hash(const char *s)
 }
 
 /* Token bucket per credential. 0 when allowed, else the seconds to wait. */
-static int rate_take(struct http_ctx *h, const char *cred)
+static int rate_take(struct http_ctx *h, const struct stream *s, const char *cred)
 {
-    uint64_t who = hash(cred);
+    uint64_t who = hash(cred) ^ hash(s->topic);
+    double rate = (double)(s->rate_per_s > 0 ? s->rate_per_s : h->rate_per_s);
+    double burst = (double)(s->rate_burst > 0 ? s->rate_burst : h->rate_burst);
     struct bucket *b = &h->buckets[who % N_BUCKETS];
     int64_t now = fy_clock_mono_ms();
     int wait = 0;
@@ -396,18 +404,18 @@ static int rate_take(struct http_ctx *h, const char *cred)
     pthread_mutex_lock(&h->mu);
     if (b->who != who || b->last_ms == 0) {
         b->who = who;
-        b->tokens = (double)h->rate_burst;
+        b->tokens = burst;
         b->last_ms = now;
     }
-    b->tokens += (double)(now - b->last_ms) * (double)h->rate_per_s / 1000.0;
-    if (b->tokens > (double)h->rate_burst) {
-        b->tokens = (double)h->rate_burst;
+    b->tokens += (double)(now - b->last_ms) * rate / 1000.0;
+    if (b->tokens > burst) {
+        b->tokens = burst;
     }
     b->last_ms = now;
     if (b->tokens >= 1.0) {
         b->tokens -= 1.0;
     } else {
-        wait = (int)((1.0 - b->tokens) / (double)h->rate_per_s) + 1;
+        wait = (int)((1.0 - b->tokens) / rate) + 1;
     }
     pthread_mutex_unlock(&h->mu);
     return wait;
@@ -673,7 +681,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
         return reply_err(c, MHD_HTTP_UNAUTHORIZED, s != NULL && err.msg[0] != '\0' ? err.msg :
                          "credentials not accepted", NULL, 0, 0);
     }
-    wait = rate_take(h, cred);
+    wait = rate_take(h, s, cred);
     OPENSSL_cleanse(cred, sizeof(cred));
     if (wait > 0) {
         return reply_err(c, MHD_HTTP_TOO_MANY_REQUESTS, "rate limit", NULL, 0, wait);
