@@ -113,7 +113,7 @@ static void token(char *out, const char *alg, const char *claims, const char *se
     HMAC(EVP_sha256(), secret, (int)strlen(secret), (const uint8_t *)input, strlen(input), mac,
          &ml);
     b64url(mac, ml, sig);
-    sprintf(out, "%s.%s", input, strcmp(alg, "none") == 0 ? "" : sig);
+    snprintf(out, 1024, "%s.%s", input, strcmp(alg, "none") == 0 ? "" : sig);
 }
 
 static char *slurp(const char *path)
@@ -235,7 +235,7 @@ static void test_statuses(void)
                     "{}", 2, body);
         if (code == 429) {
             got429 = 1;
-            FY_ASSERT(atoi(retry_after) >= 1);
+            FY_ASSERT(strtol(retry_after, NULL, 10) >= 1);
         }
     }
     FY_ASSERT(got429);
