@@ -13,4 +13,11 @@
  * port may be left out. FY_OK, or FY_ECONFIG with "'<s>': what is wrong". */
 int fy_hostport_check(const char *s, size_t len, int port_optional, struct fy_err *err);
 
+struct sockaddr_storage;
+
+/* Parse a listen address, "a.b.c.d:port", "localhost:port" or "[v6]:port" (numeric only: a
+ * listener never resolves names), into ss. 0, or -1 when it is not one. With loopback
+ * non-NULL, *loopback says whether the address is 127.0.0.0/8 or ::1. */
+int fy_hostport_listen(const char *s, struct sockaddr_storage *ss, int *loopback);
+
 #endif

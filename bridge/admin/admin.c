@@ -1,6 +1,8 @@
 /* admin.c - the admin HTTP endpoint (see admin.h). */
 #include "bridge/admin/admin.h"
 
+#include "core/hostport.h"
+
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -60,40 +62,6 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
     return rc;
 }
 
-/* Parse "host:port" / "[v6]:port" into ss. 0 or -1. */
-static int parse_listen(const char *listen, struct sockaddr_storage *ss)
-{
-    char host[128];
-    const char *colon = strrchr(listen, ':');
-    char *end;
-    long port;
-
-    memset(ss, 0, sizeof(*ss));
-    if (colon == NULL || (size_t)(colon - listen) >= sizeof(host)) {
-        return -1;
-    }
-    port = strtol(colon + 1, &end, 10);
-    if (end == colon + 1 || *end != '\0' || port < 0 || port > 65535) {
-        return -1;
-    }
-    snprintf(host, sizeof(host), "%.*s", (int)(colon - listen), listen);
-    if (host[0] == '[' && host[strlen(host) - 1] == ']') {
-        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-        host[strlen(host) - 1] = '\0';
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons((uint16_t)port);
-        return inet_pton(AF_INET6, host + 1, &a6->sin6_addr) == 1 ? 0 : -1;
-    } else {
-        struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-        a4->sin_family = AF_INET;
-        a4->sin_port = htons((uint16_t)port);
-        if (strcmp(host, "localhost") == 0) {
-            snprintf(host, sizeof(host), "127.0.0.1");
-        }
-        return inet_pton(AF_INET, host, &a4->sin_addr) == 1 ? 0 : -1;
-    }
-}
-
 /* Idle connections (a scraper gone quiet, or someone holding sockets open) must never starve
  * probes and scrapes: the limit is far above what the pages need (and well inside the default
  * 1024 open files), idle ones are closed after IDLE_TIMEOUT_S, and epoll (MHD_USE_AUTO) serves
@@ -109,7 +77,7 @@ struct fy_admin *fy_admin_start(const char *listen, fy_admin_render_fn render, v
     const union MHD_DaemonInfo *info;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO;
 
-    if (parse_listen(listen, &ss) != 0) {
+    if (fy_hostport_listen(listen, &ss, NULL) != 0) {
         fy_err_set(err, FY_ECONFIG, "admin.listen '%s': expected a numeric host:port "
                    "(127.0.0.1:8081, [::1]:8081)", listen);
         return NULL;

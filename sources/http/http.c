@@ -12,6 +12,7 @@
 
 #include "core/clock.h"
 #include "core/conf.h"
+#include "core/hostport.h"
 #include "core/http/jwt.h"
 #include "core/log.h"
 
@@ -149,47 +150,6 @@ static void nap_ms(int ms)
 
 /* ==== options beyond the table ==== */
 
-static int parse_listen(const char *s, struct sockaddr_storage *ss, int *loopback)
-{
-    char host[128];
-    const char *colon = strrchr(s, ':');
-    char *end;
-    long port;
-
-    memset(ss, 0, sizeof(*ss));
-    if (colon == NULL || (size_t)(colon - s) >= sizeof(host) || colon == s) {
-        return -1;
-    }
-    port = strtol(colon + 1, &end, 10);
-    if (end == colon + 1 || *end != '\0' || port < 0 || port > 65535) {
-        return -1;
-    }
-    snprintf(host, sizeof(host), "%.*s", (int)(colon - s), s);
-    if (host[0] == '[' && host[strlen(host) - 1] == ']') {
-        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-        host[strlen(host) - 1] = '\0';
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons((uint16_t)port);
-        if (inet_pton(AF_INET6, host + 1, &a6->sin6_addr) != 1) {
-            return -1;
-        }
-        *loopback = IN6_IS_ADDR_LOOPBACK(&a6->sin6_addr);
-        return 0;
-    } else {
-        struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-        a4->sin_family = AF_INET;
-        a4->sin_port = htons((uint16_t)port);
-        if (strcmp(host, "localhost") == 0) {
-            snprintf(host, sizeof(host), "127.0.0.1");
-        }
-        if (inet_pton(AF_INET, host, &a4->sin_addr) != 1) {
-            return -1;
-        }
-        *loopback = (ntohl(a4->sin_addr.s_addr) >> 24) == 127;
-        return 0;
-    }
-}
-
 static int id_ok(const char *id)
 {
     size_t i;
@@ -299,7 +259,7 @@ static int http_check(void *ctx, struct fy_err *err)
     size_t n = 0;
 
     if (h->listen_node->type != FY_NODE_SCALAR ||
-        parse_listen(h->listen_node->value, &h->addr, &loopback) != 0) {
+        fy_hostport_listen(h->listen_node->value, &h->addr, &loopback) != 0) {
         return fy_conf_error(err, h->listen_node, 0, "listen: expected a numeric host:port "
                              "(127.0.0.1:8080, [::1]:8080)");
     }

@@ -3,7 +3,9 @@
 #include "tests/unit/assert.h"
 
 #include <CUnit/CUnit.h>
+#include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
 
 int init_hostport_tests(void);
 
@@ -34,11 +36,42 @@ static void test_hostport(void)
     }
 }
 
+/* listen addresses: numeric only, the loopback flag the http source's plain-HTTP rule uses */
+static void test_listen(void)
+{
+    struct sockaddr_storage ss;
+    int lo = -1;
+
+    CU_ASSERT_EQUAL(fy_hostport_listen("127.0.0.1:8080", &ss, &lo), 0);
+    CU_ASSERT_EQUAL(ss.ss_family, AF_INET);
+    CU_ASSERT_EQUAL(ntohs(((struct sockaddr_in *)&ss)->sin_port), 8080);
+    CU_ASSERT_EQUAL(lo, 1);
+    CU_ASSERT_EQUAL(fy_hostport_listen("127.9.9.9:1", &ss, &lo), 0);
+    CU_ASSERT_EQUAL(lo, 1);
+    CU_ASSERT_EQUAL(fy_hostport_listen("localhost:0", &ss, &lo), 0);
+    CU_ASSERT_EQUAL(lo, 1);
+    CU_ASSERT_EQUAL(fy_hostport_listen("0.0.0.0:80", &ss, &lo), 0);
+    CU_ASSERT_EQUAL(lo, 0);
+    CU_ASSERT_EQUAL(fy_hostport_listen("[::1]:9000", &ss, &lo), 0);
+    CU_ASSERT_EQUAL(ss.ss_family, AF_INET6);
+    CU_ASSERT_EQUAL(lo, 1);
+    CU_ASSERT_EQUAL(fy_hostport_listen("[::]:9000", &ss, NULL), 0);
+    CU_ASSERT_EQUAL(fy_hostport_listen("[::]:9000", &ss, &lo), 0);
+    CU_ASSERT_EQUAL(lo, 0);
+    CU_ASSERT_EQUAL(fy_hostport_listen("example.com:80", &ss, &lo), -1);
+    CU_ASSERT_EQUAL(fy_hostport_listen("127.0.0.1", &ss, &lo), -1);
+    CU_ASSERT_EQUAL(fy_hostport_listen(":80", &ss, &lo), -1);
+    CU_ASSERT_EQUAL(fy_hostport_listen("127.0.0.1:65536", &ss, &lo), -1);
+    CU_ASSERT_EQUAL(fy_hostport_listen("127.0.0.1:80x", &ss, &lo), -1);
+    CU_ASSERT_EQUAL(fy_hostport_listen("[::1:80", &ss, &lo), -1);
+}
+
 int init_hostport_tests(void)
 {
     CU_pSuite s = CU_add_suite("hostport", NULL, NULL);
 
-    if (s == NULL || CU_add_test(s, "host:port", test_hostport) == NULL) {
+    if (s == NULL || CU_add_test(s, "host:port", test_hostport) == NULL ||
+        CU_add_test(s, "listen addresses", test_listen) == NULL) {
         return -1;
     }
     return 0;
